@@ -1,0 +1,112 @@
+"""Dataset adapters: each turns a database's official files into one canonical table.
+
+    load_table("kadid10k", root)  ->  ADAPTERS["kadid10k"].read  ->  datasets/kadid.py
+
+One module per database holds its `INFO` (a DatasetInfo) and its `read(root, **options)`;
+`base.py` holds the canonical-table contract (`make_table`) and the shared checks. The table
+has one row per image and exactly the columns path, mos, score, split, ref_id, dataset (see
+base.py). Video databases are out of scope; low-light sets without a fixed public layout
+(e.g. NNID) are read through the generic `csv` adapter.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import (
+    agiqa1k,
+    agiqa3k,
+    aigciqa2023,
+    clive,
+    csiq,
+    custom,
+    flive,
+    kadid,
+    koniq,
+    live,
+    pipal,
+    spaq,
+    tid2013,
+    uhdiqa,
+)
+from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
+
+__all__ = [
+    "ADAPTERS",
+    "COLUMNS",
+    "Adapter",
+    "DatasetError",
+    "DatasetInfo",
+    "describe_datasets",
+    "get_adapter",
+    "load_table",
+    "parse_spec",
+]
+
+_MODULES = (
+    koniq,
+    clive,
+    flive,
+    spaq,
+    kadid,
+    agiqa3k,
+    agiqa1k,
+    aigciqa2023,
+    uhdiqa,
+    live,
+    csiq,
+    tid2013,
+    pipal,
+    custom,
+)
+
+ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _MODULES}
+
+
+def get_adapter(name: str) -> Adapter:
+    """The adapter registered under `name` (exact spelling, e.g. "koniq10k")."""
+    if name not in ADAPTERS:
+        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(ADAPTERS)}")
+    return ADAPTERS[name]
+
+
+def load_table(name: str, root: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
+    """The canonical table of database `name` stored under `root`.
+
+    `options` are the adapter's keyword options (e.g. resolution_folder for koniq10k); an
+    unknown option is an error that lists the valid ones.
+    """
+    adapter = get_adapter(name)
+    valid = [p for p in inspect.signature(adapter.read).parameters if p != "root"]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise DatasetError(
+            f"unknown option(s) {unknown} for dataset {name!r}; valid options: {valid or 'none'}"
+        )
+    folder = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
+    if not folder.is_dir():
+        raise DatasetError(
+            f"expected the {adapter.info.title} folder at {folder}, but it does not exist; "
+            f"layout: {adapter.info.layout}"
+        )
+    return adapter.read(folder, **options)
+
+
+def parse_spec(spec: str) -> tuple[str, Path]:
+    """Split a command-line "NAME=ROOT" into (name, root), checking that NAME is known."""
+    name, sep, root = str(spec).partition("=")
+    name, root = name.strip(), root.strip()
+    if not sep or not name or not root:
+        raise DatasetError(f"expected a dataset spec of the form NAME=ROOT, received {spec!r}")
+    get_adapter(name)
+    return name, Path(root).expanduser()
+
+
+def describe_datasets() -> list[DatasetInfo]:
+    """The DatasetInfo of every adapter, in registry order (for `genziqa datasets`)."""
+    return [adapter.info for adapter in ADAPTERS.values()]

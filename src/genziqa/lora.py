@@ -1,0 +1,64 @@
+"""Rank-4 LoRA on the cross-attention projections (to_q, to_k, to_v, to_out) only, with peft.
+
+Self-attention, convolutions and everything else stay frozen and unadapted. The adapters are
+injected through diffusers' ``add_adapter`` (peft under the hood), so the weights are ordinary
+peft LoRA layers: ``lora_A`` initialised Kaiming-uniform from a seeded generator, ``lora_B`` zero,
+so a fresh adapter leaves the U-Net unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from diffusers import UNet2DConditionModel
+from peft import LoraConfig
+from peft.tuners.tuners_utils import BaseTunerLayer
+
+from .config import LoRAConfig
+
+ADAPTER_NAME = "genziqa"
+
+
+def target_pattern(targets: tuple[str, ...]) -> str:
+    """peft regex matching the given projections of every ``attn2`` module, and nothing else."""
+    alternatives = "|".join(re.escape(t) for t in targets)
+    return rf".*\.attn2\.({alternatives})$"
+
+
+def add_cross_attention_lora(
+    unet: UNet2DConditionModel, config: LoRAConfig, seed: int = 0
+) -> list[str]:
+    """Inject LoRA into the cross-attention projections; return the adapted module names."""
+    peft_config = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        target_modules=target_pattern(config.targets),
+        init_lora_weights=True,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet.add_adapter(peft_config, adapter_name=ADAPTER_NAME)
+    return adapted_modules(unet)
+
+
+def adapted_modules(unet: UNet2DConditionModel) -> list[str]:
+    """Names of the modules that carry a LoRA adapter."""
+    return [name for name, module in unet.named_modules() if isinstance(module, BaseTunerLayer)]
+
+
+def merge_lora(unet: UNet2DConditionModel) -> int:
+    """Fold every LoRA update into its base weight (exact up to float rounding); for scoring.
+
+    After merging, the adapters no longer run, so the layers cost what the plain U-Net costs.
+    Returns the number of merged layers.
+    """
+    count = 0
+    for module in unet.modules():
+        if isinstance(module, BaseTunerLayer) and not module.merged:
+            module.merge()
+            for name in module.adapter_layer_names:
+                for parameter in getattr(module, name).parameters():
+                    parameter.requires_grad_(False)
+            count += 1
+    return count

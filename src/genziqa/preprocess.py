@@ -1,0 +1,102 @@
+"""Images in, VAE-ready tensors out: the first stage of the data path.
+
+Accepted inputs: PIL images, file paths, or a float tensor in [0, 1] shaped (B, 3, H, W) or
+(3, H, W). Every image is resized to a square ``resolution`` with bicubic interpolation, the
+aspect ratio not kept and nothing cropped, as the reference does. PIL images and files are
+resized by Pillow on 8-bit data (what the reference's torchvision ``Resize`` does on PIL
+images); tensors of another size are resized with antialiased bicubic ``interpolate``, which is
+close to Pillow but not bit-identical, so for identical scores feed the same kind of input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .config import CLIP_MEAN, CLIP_STD
+
+ImageInput = Image.Image | str | Path
+Images = torch.Tensor | ImageInput | Sequence[ImageInput]
+
+
+def resize_image(image: Image.Image, resolution: int) -> Image.Image:
+    """Square bicubic resize with Pillow (aspect ratio not kept, no crop)."""
+    image = image.convert("RGB") if image.mode != "RGB" else image
+    if image.size == (resolution, resolution):
+        return image
+    return image.resize((resolution, resolution), Image.Resampling.BICUBIC)
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> uint8 tensor (3, H, W)."""
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def load_for_model(image: ImageInput, resolution: int) -> torch.Tensor:
+    """One PIL image or file -> uint8 tensor (3, resolution, resolution).
+
+    Files go through ``genziqa.images.load_image`` (EXIF orientation, mode conversion, alpha
+    over white, clear errors).
+    """
+    if not isinstance(image, Image.Image):
+        from .images import load_image
+
+        image = load_image(image)
+    return pil_to_tensor(resize_image(image, resolution))
+
+
+def prepare_images(images: Images, resolution: int) -> torch.Tensor:
+    """Any accepted input -> float tensor (B, 3, resolution, resolution) in [0, 1]."""
+    if isinstance(images, torch.Tensor):
+        return _prepare_tensor(images, resolution)
+    if isinstance(images, (Image.Image, str, Path)):
+        images = [images]
+    if len(images) == 0:
+        raise ValueError("no images given")
+    batch = torch.stack([load_for_model(image, resolution) for image in images])
+    return batch.float().div_(255.0)
+
+
+def _prepare_tensor(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    if images.ndim == 3:
+        images = images.unsqueeze(0)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(
+            f"expected an image tensor shaped (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}"
+        )
+    if not images.is_floating_point():
+        raise ValueError(
+            f"expected a float image tensor in [0, 1], got dtype {images.dtype} "
+            f"(for uint8 data divide by 255)"
+        )
+    if images.numel() and (images.min() < 0 or images.max() > 1):
+        raise ValueError(
+            f"expected image values in [0, 1], got the range "
+            f"[{images.min().item():.4g}, {images.max().item():.4g}]"
+        )
+    images = images.float()
+    if images.shape[-2:] != (resolution, resolution):
+        images = F.interpolate(
+            images,
+            size=(resolution, resolution),
+            mode="bicubic",
+            antialias=True,
+            align_corners=False,
+        ).clamp_(0, 1)
+    return images
+
+
+def normalize(images: torch.Tensor, mode: str) -> torch.Tensor:
+    """[0, 1] images -> the VAE's input range: CLIP mean/std (reference) or [-1, 1]."""
+    if mode == "clip":
+        mean = images.new_tensor(CLIP_MEAN).view(1, 3, 1, 1)
+        std = images.new_tensor(CLIP_STD).view(1, 3, 1, 1)
+        return (images - mean) / std
+    if mode == "minus_one_one":
+        return images * 2 - 1
+    raise ValueError(f"unknown normalization {mode!r}; expected 'clip' or 'minus_one_one'")

@@ -1,0 +1,258 @@
+"""Tiny, randomly initialised Stable-Diffusion-shaped backbones for tests, CI and demos.
+
+The real weights cannot be downloaded everywhere, so every path of genziqa (loading, scoring,
+training, the CLI) is exercised on a tiny model with the real structure: a U-Net with
+cross-attention in its down, mid and up blocks (6 ``attn2`` layers), a VAE, a CLIP text
+encoder and a byte-level CLIP BPE tokenizer built offline. It is written to disk in the
+diffusers layout and loaded back through the same loader users use, so tests cover the real
+loading code. Weights are seeded: the same torch version gives the same model everywhere.
+
+The registered backbone name ``genziqa-tiny-sd`` builds it once into the genziqa cache
+(``$GENZIQA_CACHE`` or ``~/.cache/genziqa``). Its scores mean nothing about image quality.
+
+Real-size U-Net configs (SD 1.5, SD 2.1-base) are here too, for layout and speed checks with
+random weights.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TINY_BACKBONE_VERSION = 1
+TINY_SEED = 0
+
+# The published configs of the two reference U-Nets (weights are not needed for layout tests).
+SD15_UNET_CONFIG: dict[str, Any] = {
+    "act_fn": "silu",
+    "attention_head_dim": 8,
+    "block_out_channels": [320, 640, 1280, 1280],
+    "center_input_sample": False,
+    "cross_attention_dim": 768,
+    "down_block_types": [
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ],
+    "downsample_padding": 1,
+    "flip_sin_to_cos": True,
+    "freq_shift": 0,
+    "in_channels": 4,
+    "layers_per_block": 2,
+    "mid_block_scale_factor": 1,
+    "norm_eps": 1e-05,
+    "norm_num_groups": 32,
+    "out_channels": 4,
+    "sample_size": 64,
+    "up_block_types": [
+        "UpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+    ],
+}
+SD21_BASE_UNET_CONFIG: dict[str, Any] = {
+    **SD15_UNET_CONFIG,
+    "attention_head_dim": [5, 10, 20, 20],
+    "cross_attention_dim": 1024,
+    "use_linear_projection": True,
+}
+SD_VAE_CONFIG: dict[str, Any] = {
+    "act_fn": "silu",
+    "block_out_channels": [128, 256, 512, 512],
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 4,
+    "layers_per_block": 2,
+    "norm_num_groups": 32,
+    "sample_size": 512,
+    "scaling_factor": 0.18215,
+}
+# SD 2.1-base's scheduler folder: PNDM with the scaled-linear schedule (GenzIQA builds Euler
+# from it).
+SD_SCHEDULER_CONFIG: dict[str, Any] = {
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "clip_sample": False,
+    "num_train_timesteps": 1000,
+    "prediction_type": "epsilon",
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "trained_betas": None,
+}
+
+TINY_UNET_CONFIG: dict[str, Any] = {
+    "block_out_channels": [32, 64],
+    "layers_per_block": 2,
+    "sample_size": 32,
+    "in_channels": 4,
+    "out_channels": 4,
+    "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
+    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
+    "cross_attention_dim": 32,
+    "attention_head_dim": [2, 4],
+    "use_linear_projection": True,
+    "norm_num_groups": 32,
+}
+TINY_VAE_CONFIG: dict[str, Any] = {
+    "block_out_channels": [32, 64],
+    "in_channels": 3,
+    "out_channels": 3,
+    "down_block_types": ["DownEncoderBlock2D"] * 2,
+    "up_block_types": ["UpDecoderBlock2D"] * 2,
+    "latent_channels": 4,
+    "sample_size": 64,
+    "norm_num_groups": 32,
+    "scaling_factor": 0.18215,
+}
+TINY_WORDS = (
+    "a",
+    "good",
+    "bad",
+    "photo",
+    "picture",
+    "image",
+    "of",
+    "the",
+    "high",
+    "low",
+    "quality",
+    "sharp",
+    "blurry",
+    "noisy",
+    "clean",
+    "excellent",
+    "poor",
+    "nice",
+    "ugly",
+)
+
+
+def _bytes_to_unicode() -> list[str]:
+    """CLIP's byte-to-printable-character table (the base alphabet of its BPE)."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    codes = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            codes.append(256 + extra)
+            extra += 1
+    return [chr(c) for c in codes]
+
+
+def tiny_tokenizer(max_length: int = 77):
+    """A byte-level CLIP BPE tokenizer with a small vocabulary, built offline.
+
+    Every byte is a token (so any text tokenizes), plus whole-word merges for ``TINY_WORDS``.
+    """
+    from transformers import CLIPTokenizer
+
+    alphabet = _bytes_to_unicode()
+    tokens = alphabet + [c + "</w>" for c in alphabet]
+    merges: list[tuple[str, str]] = []
+    for word in TINY_WORDS:
+        parts = [*word[:-1], word[-1] + "</w>"]
+        while len(parts) > 1:
+            merged = parts[0] + parts[1]
+            if (parts[0], parts[1]) not in merges:
+                merges.append((parts[0], parts[1]))
+                if merged not in tokens:
+                    tokens.append(merged)
+            parts = [merged, *parts[2:]]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: i for i, token in enumerate(tokens)}
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)
+    tokenizer.model_max_length = max_length
+    return tokenizer
+
+
+def build_tiny_components(prediction_type: str = "epsilon", seed: int = TINY_SEED) -> dict:
+    """Tiny seeded SD components: the same weights for the same seed and torch version."""
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = tiny_tokenizer()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**TINY_UNET_CONFIG)
+        torch.manual_seed(seed + 1)
+        vae = AutoencoderKL(**TINY_VAE_CONFIG)
+        torch.manual_seed(seed + 2)
+        text_config = CLIPTextConfig(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=5,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            projection_dim=32,
+        )
+        text_encoder = CLIPTextModel(text_config)
+    scheduler = PNDMScheduler.from_config(
+        {**SD_SCHEDULER_CONFIG, "prediction_type": prediction_type}
+    )
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "scheduler": scheduler,
+    }
+
+
+def save_tiny_backbone(path: str | Path, prediction_type: str = "epsilon") -> Path:
+    """Write the tiny backbone to ``path`` in the diffusers Stable Diffusion folder layout."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(
+        **build_tiny_components(prediction_type),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    path = Path(path)
+    pipe.save_pretrained(path, safe_serialization=True)
+    return path
+
+
+def genziqa_cache_dir() -> Path:
+    root = os.environ.get("GENZIQA_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "genziqa"
+
+
+def tiny_backbone_path() -> Path:
+    """The tiny backbone's folder in the genziqa cache, built on first use (about a second)."""
+    target = genziqa_cache_dir() / f"tiny-sd-v{TINY_BACKBONE_VERSION}-torch{torch.__version__}"
+    if (target / "model_index.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-sd-", dir=target.parent))
+    try:
+        save_tiny_backbone(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another process finished first; its copy is identical.
+            if not (target / "model_index.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
