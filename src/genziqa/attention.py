@@ -5,8 +5,10 @@ written against 0.42) step for step, except that it forms the pre-softmax logits
 S = Q K^T * scale explicitly, keeps their spatially pooled value for the layer, and finishes the
 attention with an explicit softmax on those same logits. The U-Net output is unchanged (tested).
 It is installed on the cross-attention (``attn2``) layers only; self-attention keeps its fast
-default processor. Processors are keyed by module name and installed in a ``try/finally``
-context that restores the previous ones.
+default processor. Processors are keyed by module name. ``installed`` puts them on a U-Net for
+the span of a ``with`` block and restores the previous ones after; a ``GenzIQA`` model keeps
+them for its lifetime instead, because gradient checkpointing re-runs the forward during
+backward, after any ``with`` block around the forward has closed.
 """
 
 from __future__ import annotations
@@ -104,7 +106,11 @@ class CrossAttentionScoreProcessor:
         # The one place the pre-softmax logits exist: (B, heads, h*w, tokens), in float32.
         logits = torch.matmul(query.float(), key.float().transpose(-1, -2)) * attn.scale
         if attention_mask is not None:
-            logits = logits + attention_mask.float()
+            # As in scaled_dot_product_attention: a boolean mask keeps True, a float one adds.
+            if attention_mask.dtype == torch.bool:
+                logits = logits.masked_fill(~attention_mask, float("-inf"))
+            else:
+                logits = logits + attention_mask.float()
         self.pooled = spatial_logsumexp(logits, self.lse_lambda)
 
         probs = logits.softmax(dim=-1).to(value.dtype)

@@ -44,7 +44,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import __version__
-from .attention import installed, score_processors
+from .attention import score_processors
 from .backbone import Backbone, load_backbone
 from .config import GenzIQAConfig
 from .latents import encode_latents
@@ -119,7 +119,10 @@ class GenzIQA(nn.Module):
         self.alphas_cumprod = self.scheduler.alphas_cumprod.detach().to("cpu", torch.float64)
         self.prediction_type = self.scheduler.config.prediction_type
         self.vae_scale_factor = backbone.vae_scale_factor
+        # Installed for the model's lifetime, not per call: gradient checkpointing re-runs the
+        # U-Net forward during backward, which must see the same processors.
         self._processors = score_processors(self.unet, self.config.scoring.lse_lambda)
+        self.unet.set_attn_processor({**self.unet.attn_processors, **self._processors})
         self.layer_names = list(self._processors)
         # Runtime settings: they change speed and memory, not scores.
         self.unet_batch_size = 16
@@ -405,10 +408,9 @@ class GenzIQA(nn.Module):
         embeds = self.prompt_embeds()
         context = embeds.repeat_interleave(latents.shape[0], dim=0)
         sample = repeat_for_prompts(model_input.to(self.dtype), num_prompts)
-        with installed(self.unet, self._processors):
-            prediction = self.unet(
-                sample, repeat_for_prompts(timesteps.to(self.device), num_prompts), context
-            ).sample
+        prediction = self.unet(
+            sample, repeat_for_prompts(timesteps.to(self.device), num_prompts), context
+        ).sample
         token_mask = None
         if self.config.scoring.tokens == "non_padding":
             token_mask = self.prompts.attention_mask.repeat_interleave(latents.shape[0], dim=0)

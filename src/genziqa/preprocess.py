@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -79,7 +80,8 @@ def _prepare_tensor(images: torch.Tensor, resolution: int) -> torch.Tensor:
             f"expected image values in [0, 1], got the range "
             f"[{images.min().item():.4g}, {images.max().item():.4g}]"
         )
-    images = images.float()
+    # Contiguous NCHW: kernels round differently for other memory layouts (channels-last).
+    images = images.float().contiguous()
     if images.shape[-2:] != (resolution, resolution):
         images = F.interpolate(
             images,
