@@ -591,6 +591,7 @@ def test_csv_adapter_defaults(tmp_path):
 
 def test_registry_names_and_infos():
     expected = {
+        "synthetic",
         "koniq10k",
         "clive",
         "flive",

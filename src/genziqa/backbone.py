@@ -226,3 +226,32 @@ def _load_single_file(
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+def backbone_availability(config: BackboneConfig | str) -> str:
+    """Where the backbone's weights would come from, without loading them (for ``info``)."""
+    from .pretrained import resolve_backbone_source
+
+    if isinstance(config, str):
+        config = BackboneConfig(source=config)
+    source = resolve_backbone_source(config.source)
+    path = Path(source).expanduser()
+    if path.is_file():
+        return f"local single file {path} (available offline)"
+    if path.is_dir():
+        missing = [name for name in _COMPONENTS if not (path / name).is_dir()]
+        if missing:
+            return f"local folder {path}, INCOMPLETE: missing {', '.join(missing)}"
+        return f"local diffusers folder {path} (available offline)"
+    if _looks_like_path(source):
+        return f"{source}: no such file or folder"
+    from huggingface_hub import try_to_load_from_cache
+
+    needed = ["model_index.json", "unet/config.json", "vae/config.json", "text_encoder/config.json"]
+    cached = [
+        isinstance(try_to_load_from_cache(source, name, revision=config.revision), str)
+        for name in needed
+    ]
+    if all(cached):
+        return f"hub id {source}: in the Hugging Face cache ({hub_cache_dir()}), available offline"
+    return f"hub id {source}: NOT in the Hugging Face cache ({hub_cache_dir()}); needs a download"

@@ -158,9 +158,7 @@ def _is_image_name(path: Path) -> bool:
 
 
 def _not_found(item: str | Path, why: str) -> FileNotFoundError:
-    error = FileNotFoundError(f"{item}: {why}")
-    error.filename = str(item)
-    return error
+    return FileNotFoundError(f"{item}: {why}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -158,13 +159,15 @@ class GenzIQA(nn.Module):
         local_files_only: bool | None = None,
         torch_dtype: torch.dtype | None = None,
         revision: str | None = None,
+        overrides: dict[str, Any] | None = None,
     ) -> GenzIQA:
         """Load a model: a folder from ``save_pretrained``, a hub repo holding one, or a
         built-in name (``genziqa.pretrained.MODEL_NAMES``: ``"zero-shot"``, ``"genziqa-tiny"``).
 
         ``backbone`` replaces the backbone the config names (a hub id, a local diffusers folder,
         a single .safetensors file, or an already loaded ``Backbone``), e.g. to point a model at
-        a local copy of its Stable Diffusion weights.
+        a local copy of its Stable Diffusion weights. ``overrides`` changes scoring settings,
+        e.g. ``{"scoring.timesteps": (9, 59), "preprocess.resolution": 384}``.
         """
         from .pretrained import MODEL_NAMES
 
@@ -182,6 +185,8 @@ class GenzIQA(nn.Module):
         if isinstance(backbone, str):
             config = config.replace(**{"backbone.source": backbone, "backbone.revision": None})
             backbone = None
+        if overrides:
+            config = config.replace(**overrides)
         model = cls.from_config(
             config, backbone=backbone, local_files_only=local_files_only, torch_dtype=torch_dtype
         )

@@ -31,6 +31,7 @@ from . import (
     live,
     pipal,
     spaq,
+    synthetic,
     tid2013,
     uhdiqa,
 )
@@ -62,6 +63,7 @@ _MODULES = (
     csiq,
     tid2013,
     pipal,
+    synthetic,
     custom,
 )
 

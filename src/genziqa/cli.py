@@ -1,0 +1,478 @@
+"""The ``genziqa`` command line: a thin shell over the library (typer + rich).
+
+``main(argv)`` returns the exit code instead of exiting, so tests call it in-process.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK = 0
+EXIT_CRASH = 1
+EXIT_USAGE = 2
+EXIT_SOME_FAILED = 3
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every file scored; 1 unexpected error; 2 usage error (bad flags, no input "
+    "found, unknown model or backbone not available); 3 finished, but some files could not be "
+    "scored (see the error rows)."
+)
+
+app = typer.Typer(
+    name="genziqa",
+    help="No-reference image quality scores from a Stable Diffusion prior (GenzIQA).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+try:  # typer >= 0.24 ships its own click; older typer re-exports click's exceptions
+    from typer import TyperException as _CliError
+except ImportError:  # pragma: no cover
+    from click import ClickException as _CliError
+
+
+class UsageProblem(Exception):
+    """A mistake in how the command was called: reported in one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------------- score
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def score(
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Trained model folder, hub repo, or built-in name. Default: the untrained "
+            "zero-shot baseline.",
+        ),
+    ] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            help="Stable Diffusion weights: hub id, diffusers folder or .safetensors file "
+            "(default: the model's own).",
+        ),
+    ] = None,
+    backbone_config: Annotated[
+        str | None,
+        typer.Option(help="Component configs (folder or hub id) for a single-file backbone."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write rows to .csv, .jsonl or .parquet (resumes if present)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per batch.")] = 8,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
+    timesteps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Number of scoring timesteps (default: the model's, 8)."),
+    ] = None,
+    resolution: Annotated[
+        int | None, typer.Option(min=8, help="Square input size (default: the model's).")
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
+        False
+    ),
+    overwrite: Annotated[bool, typer.Option(help="Start the output afresh.")] = False,
+    retry_errors: Annotated[
+        bool, typer.Option(help="Score again the files that have error rows in the output.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Decoding worker processes (default: up to 4).")
+    ] = None,
+    max_pixels: Annotated[
+        int,
+        typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
+    ] = 89_478_485,
+    offline: Annotated[bool, typer.Option(help="Never use the network.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
+) -> int:
+    """Score images. A few: a table on the terminal. Many: use --output.
+
+    Rows hold path, score, status (ok/error) and the error message. They are written as each
+    batch finishes, so an interrupted run loses at most one batch, and running the same
+    command again skips what the output already holds.
+    """
+    from .images import find_images
+    from .outputs import ScoreWriter, format_for, read_scores
+    from .score_files import score_files
+
+    if overwrite and retry_errors:
+        raise UsageProblem("--overwrite and --retry-errors exclude each other")
+    if output is not None:
+        try:
+            format_for(output)
+        except ValueError as error:
+            raise UsageProblem(str(error)) from None
+    try:
+        files = find_images(paths, recursive=recursive)
+    except FileNotFoundError as error:
+        raise UsageProblem(str(error)) from None
+    if not files:
+        raise UsageProblem(f"no image files found in {' '.join(paths)}")
+
+    writer = ScoreWriter(output, overwrite=overwrite, retry_errors=retry_errors) if output else None
+    try:
+        todo = [p for p in files if writer is None or str(p) not in writer.done]
+        if writer is not None and len(todo) < len(files) and not quiet:
+            err.print(f"Resuming: {len(files) - len(todo)} of {len(files)} already in {output}.")
+        rows_for_table: list[dict] = []
+        started = time.perf_counter()
+        summary = None
+        if todo:
+            scorer = _load_scoring_model(
+                model,
+                backbone,
+                backbone_config,
+                device,
+                dtype,
+                timesteps,
+                resolution,
+                offline,
+                quiet,
+            )
+            write = writer.write if writer is not None else rows_for_table.extend
+            with _progress(len(todo), quiet) as advance:
+                summary = score_files(
+                    scorer,
+                    todo,
+                    write,
+                    batch_size=batch_size,
+                    num_workers=workers,
+                    max_pixels=max_pixels or None,
+                    on_progress=advance,
+                )
+    finally:
+        if writer is not None:
+            writer.close()
+    elapsed = time.perf_counter() - started
+
+    if output is None:
+        _print_rows(rows_for_table)
+        failed = sum(row["status"] == "error" for row in rows_for_table)
+    else:
+        table = read_scores(output)
+        mine = table[table["path"].isin({str(p) for p in files})]
+        failed = int((mine["status"] == "error").sum())
+    if summary is not None and not quiet:
+        rate = (summary.scored + summary.failed) / elapsed if elapsed > 0 else 0.0
+        where = f" -> {output}" if output else ""
+        err.print(
+            f"Scored {summary.scored} of {summary.scored + summary.failed} images"
+            f"{f' ({summary.failed} failed)' if summary.failed else ''}{where} in {elapsed:.1f} s "
+            f"({rate:.2f} images/s)."
+        )
+    if failed:
+        if not quiet:
+            err.print(f"{failed} file(s) could not be scored; see the error rows.")
+        return EXIT_SOME_FAILED
+    return EXIT_OK
+
+
+def _load_scoring_model(
+    model: str | None,
+    backbone: str | None,
+    backbone_config: str | None,
+    device: str,
+    dtype: str,
+    timesteps: int | None,
+    resolution: int | None,
+    offline: bool,
+    quiet: bool,
+):
+    from .backbone import BackboneNotFoundError
+    from .config import DEFAULT_BACKBONE, spaced_timesteps
+    from .inference import prepare_for_scoring, resolve_device, resolve_dtype
+    from .model import GenzIQA, ModelNotFoundError
+
+    name = model or "zero-shot"
+    if model is None and not quiet:
+        err.print(
+            f"No --model given: scoring with the zero-shot baseline on "
+            f"{backbone or DEFAULT_BACKBONE} (UNTRAINED: hand-written prompts, no learned context "
+            f"or LoRA)."
+        )
+    overrides: dict = {}
+    try:
+        if timesteps is not None:
+            overrides["scoring.timesteps"] = spaced_timesteps(timesteps)
+        if resolution is not None:
+            overrides["preprocess.resolution"] = resolution
+        if backbone_config is not None:
+            overrides["backbone.config"] = backbone_config
+        torch_device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, torch_device)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    try:
+        loaded = GenzIQA.from_pretrained(
+            name,
+            backbone=backbone,
+            local_files_only=True if offline else None,
+            overrides=overrides,
+        )
+    except (ModelNotFoundError, BackboneNotFoundError, ValueError) as error:
+        raise UsageProblem(str(error)) from None
+    return prepare_for_scoring(loaded, torch_device, torch_dtype)
+
+
+class _progress:
+    """A rich progress bar on stderr with images/s and time left; silent when not a terminal."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.enabled = not quiet and err.is_terminal
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("[progress.data.speed]{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("score", total=self.total, rate="")
+        self.started = time.perf_counter()
+        self.done = 0
+
+        def advance(count: int) -> None:
+            self.done += count
+            rate = self.done / max(time.perf_counter() - self.started, 1e-9)
+            self.bar.update(self.task, advance=count, rate=f"{rate:.2f} images/s")
+
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+def _print_rows(rows: list[dict]) -> None:
+    """Rows as a table on a terminal, as CSV when stdout is a pipe or file."""
+    out = Console(highlight=False, soft_wrap=True)
+    cwd = Path.cwd()
+
+    def shown(path: str) -> str:
+        try:
+            return str(Path(path).relative_to(cwd))
+        except ValueError:
+            return path
+
+    if not out.is_terminal:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["path", "score", "status", "error"])
+        for row in rows:
+            score = "" if row["status"] == "error" else repr(float(row["score"]))
+            writer.writerow([shown(str(row["path"])), score, row["status"], row["error"]])
+        sys.stdout.flush()
+        return
+    table = Table(show_edge=False)
+    table.add_column("path")
+    table.add_column("score", justify="right")
+    table.add_column("status")
+    table.add_column("error", overflow="fold")
+    for row in rows:
+        ok = row["status"] == "ok"
+        table.add_row(
+            shown(str(row["path"])),
+            f"{float(row['score']):.4f}" if ok else "",
+            "ok" if ok else "[red]error[/red]",
+            str(row["error"]),
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------- info
+
+
+@app.command()
+def info(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model to describe (default: zero-shot).")
+    ] = None,
+    backbone: Annotated[str | None, typer.Option(help="Backbone to check.")] = None,
+) -> int:
+    """Versions, device, the model's settings and whether its backbone is available offline."""
+    import importlib.metadata as metadata
+    import json
+    import platform
+
+    import torch
+
+    from .backbone import backbone_availability, hub_cache_dir, offline_mode
+    from .config import GenzIQAConfig
+    from .model import CONFIG_NAME
+    from .pretrained import MODEL_NAMES
+
+    out = Console(highlight=False, soft_wrap=True)
+    out.print("[bold]genziqa[/bold]")
+    packages = [
+        "genziqa",
+        "torch",
+        "diffusers",
+        "transformers",
+        "peft",
+        "accelerate",
+        "safetensors",
+    ]
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    out.print(f"  python        {platform.python_version()} ({platform.platform()})")
+    for package, version in versions.items():
+        out.print(f"  {package:<13} {version}")
+    out.print("[bold]device[/bold]")
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            out.print(f"  cuda:{index}        {props.name}, {props.total_memory / 2**30:.1f} GiB")
+    else:
+        out.print("  cuda          not available")
+    mps = getattr(torch.backends, "mps", None)
+    out.print(f"  mps           {'available' if mps and mps.is_available() else 'not available'}")
+    out.print(f"  cpu threads   {torch.get_num_threads()}")
+
+    name = model or "zero-shot"
+    if name in MODEL_NAMES:
+        config = MODEL_NAMES[name]()
+    elif (Path(name) / CONFIG_NAME).is_file():
+        config = GenzIQAConfig.from_json_file(Path(name) / CONFIG_NAME)
+    else:
+        raise UsageProblem(f"--model {name!r}: not a built-in name or a local model folder")
+    if backbone is not None:
+        config = config.replace(**{"backbone.source": backbone})
+    out.print(
+        f"[bold]model[/bold] {name}{' (zero-shot baseline, untrained)' if config.zero_shot else ''}"
+    )
+    for line in json.dumps(config.to_dict(), indent=2).splitlines()[1:-1]:
+        out.print(f"  {line}")
+    out.print("[bold]backbone[/bold]")
+    out.print(f"  hub cache     {hub_cache_dir()}")
+    out.print(f"  offline mode  {'on (HF_HUB_OFFLINE)' if offline_mode() else 'off'}")
+    out.print(f"  availability  {backbone_availability(config.backbone)}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ datasets
+
+
+@app.command()
+def datasets() -> int:
+    """The databases `train` and `evaluate` read, and what each expects on disk."""
+    from .datasets import describe_datasets
+
+    out = Console(highlight=False, soft_wrap=True)
+    table = Table(show_lines=True)
+    for column in ("name", "database", "label", "split", "expected under ROOT"):
+        table.add_column(column, overflow="fold")
+    for entry in describe_datasets():
+        low, high = entry.native_range or (None, None)
+        label = f"{entry.label_name}, {'lower' if entry.lower_better else 'higher'} is better"
+        if low is not None:
+            label += f", {low:g}-{high:g}"
+        split = "official" if entry.has_official_split else "seeded, by content"
+        table.add_row(entry.name, entry.title, label, split, entry.layout)
+    out.print(table)
+    out.print("Use as NAME=ROOT, e.g. `genziqa evaluate --model M --data clive=/data/ChallengeDB`.")
+    return EXIT_OK
+
+
+@app.command("make-synthetic")
+def make_synthetic(
+    root: Annotated[Path, typer.Argument(help="Folder to write the benchmark into.")],
+    size: Annotated[int, typer.Option(min=32, help="Image side in pixels.")] = 256,
+    seed: Annotated[int, typer.Option(help="Seed of the noise and of the content split.")] = 0,
+    test_fraction: Annotated[float, typer.Option(help="Share of contents held out.")] = 0.3,
+) -> int:
+    """Build the synthetic benchmark (graded blur, noise, JPEG, contrast, exposure) offline."""
+    from .synthetic import make_benchmark
+
+    try:
+        table = make_benchmark(root, size=size, seed=seed, test_fraction=test_fraction)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    counts = table["split"].value_counts()
+    err.print(
+        f"Wrote {len(table)} images of {table['ref_id'].nunique()} contents to {root} "
+        f"(train {counts.get('train', 0)}, test {counts.get('test', 0)}); "
+        f"use it as synthetic={root}."
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------- entry
+
+
+def _quiet_libraries() -> None:
+    """No per-file "Loading weights" bars or info logs from the model libraries."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (documented in ``genziqa score --help``)."""
+    _quiet_libraries()
+    try:
+        result = app(args=argv, prog_name="genziqa", standalone_mode=False)
+    except UsageProblem as problem:
+        err.print(f"error: {problem}", markup=False)
+        return EXIT_USAGE
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except _CliError as error:
+        error.show()
+        return getattr(error, "exit_code", EXIT_USAGE)
+    return int(result or 0) if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""The command line end to end on the tiny test model, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from genziqa.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+
+FAST = ["--model", "genziqa-tiny", "--timesteps", "2", "--workers", "0", "-q"]
+
+
+def _photo(seed: int, size=(40, 32)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+@pytest.fixture()
+def good_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for i, ext in enumerate(["jpg", "png", "webp", "bmp", "tiff", "gif"]):
+        _photo(i).save(folder / f"photo{i}.{ext}")
+    return folder
+
+
+@pytest.fixture()
+def mixed_folder(good_folder: Path) -> Path:
+    """Good photos plus one file of every bad kind the CLI must survive."""
+    buffer = io.BytesIO()
+    _photo(10, (64, 64)).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    (good_folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (good_folder / "empty.jpg").write_bytes(b"")
+    (good_folder / "text.png").write_text("this is not an image\n")
+    png = io.BytesIO()
+    _photo(11, (64, 64)).save(png, format="PNG")
+    corrupt = bytearray(png.getvalue())
+    start = corrupt.index(b"IDAT") + 8
+    corrupt[start : start + 40] = bytes(40)
+    (good_folder / "corrupt.png").write_bytes(bytes(corrupt))
+    _photo(12, (8, 8)).save(good_folder / "tiny.png")
+    _photo(13, (200, 200)).save(good_folder / "huge.png")
+    return good_folder
+
+
+def test_mixed_folder_scores_good_files_and_reports_each_bad_one(mixed_folder, tmp_path):
+    out = tmp_path / "scores.csv"
+    code = main(["score", str(mixed_folder), "-o", str(out), "--max-pixels", "20000", *FAST])
+    assert code == EXIT_SOME_FAILED
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table.columns) == ["path", "score", "status", "error"]
+    assert len(table) == 12 and table["path"].is_unique
+    by_name = {Path(row["path"]).name: row for row in table.to_dict("records")}
+    for i, ext in enumerate(["jpg", "png", "webp", "bmp", "tiff", "gif"]):
+        row = by_name[f"photo{i}.{ext}"]
+        assert row["status"] == "ok" and np.isfinite(float(row["score"]))
+    reasons = {
+        "truncated.jpg": "truncated",
+        "empty.jpg": "empty file",
+        "text.png": "not an image",
+        "corrupt.png": "",
+        "tiny.png": "too small",
+        "huge.png": "decompression bomb",
+    }
+    for name, reason in reasons.items():
+        assert by_name[name]["status"] == "error", name
+        assert reason in by_name[name]["error"], (name, by_name[name]["error"])
+
+
+def test_raising_the_pixel_limit_lets_a_big_image_through(mixed_folder, tmp_path):
+    out = tmp_path / "scores.csv"
+    main(["score", str(mixed_folder / "huge.png"), "-o", str(out), "--max-pixels", "0", *FAST])
+    assert pd.read_csv(out)["status"].tolist() == ["ok"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_every_output_format_reads_back_with_pandas(good_folder, tmp_path, suffix):
+    out = tmp_path / f"scores{suffix}"
+    assert main(["score", str(good_folder), "-o", str(out), "--batch-size", "4", *FAST]) == 0
+    if suffix == ".csv":
+        table = pd.read_csv(out)
+    elif suffix == ".jsonl":
+        table = pd.read_json(out, lines=True, precise_float=True)
+    else:
+        table = pd.read_parquet(out)
+    assert len(table) == 6 and set(table["status"]) == {"ok"}
+    assert table["score"].dtype == np.float64
+    assert not (tmp_path / f"scores{suffix}.partial.jsonl").exists()
+
+
+def test_scores_match_the_python_api(good_folder, tmp_path):
+    from genziqa import GenzIQA
+
+    out = tmp_path / "scores.csv"
+    main(["score", str(good_folder), "-o", str(out), "--batch-size", "4", "--dtype", "fp32", *FAST])
+    table = pd.read_csv(out)
+    model = GenzIQA.from_pretrained(
+        "genziqa-tiny", overrides={"scoring.timesteps": (9, 59)}, local_files_only=True
+    )
+    np.testing.assert_allclose(model.score(list(table["path"])), table["score"], rtol=1e-6)
+
+
+def test_resume_skips_scored_files_and_overwrite_restarts(good_folder, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    first = sorted(good_folder.iterdir())[:3]
+    assert main(["score", *map(str, first), "-o", str(out), *FAST]) == 0
+    before = pd.read_csv(out)
+    assert main(["score", str(good_folder), "-o", str(out), *FAST[:-1]]) == 0
+    assert "Resuming: 3 of 6 already in" in capsys.readouterr().err
+    after = pd.read_csv(out)
+    assert len(after) == 6 and after["path"].is_unique
+    pd.testing.assert_frame_equal(after.iloc[:3], before)
+    assert main(["score", str(good_folder), "-o", str(out), "--overwrite", *FAST]) == 0
+    assert len(pd.read_csv(out)) == 6
+
+
+def test_retry_errors_rescore_fixed_files(good_folder, tmp_path):
+    out = tmp_path / "scores.csv"
+    broken = good_folder / "later.png"
+    broken.write_bytes(b"")
+    assert main(["score", str(good_folder), "-o", str(out), *FAST]) == EXIT_SOME_FAILED
+    _photo(20).save(broken)  # the user fixes the file
+    assert main(["score", str(good_folder), "-o", str(out), *FAST]) == EXIT_SOME_FAILED
+    assert main(["score", str(good_folder), "-o", str(out), "--retry-errors", *FAST]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 7 and set(table["status"]) == {"ok"}
+
+
+def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, capsys):
+    assert main(["score", str(good_folder / "photo0.jpg"), *FAST]) == EXIT_OK
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "path,score,status,error"
+    assert lines[1].endswith(",ok,") and "photo0.jpg" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["score", "{folder}", "--batch-size", "0"], "--batch-size"),
+        (["score", "{folder}/missing.png"], "no such file or folder"),
+        (["score", "{folder}/*.xyz"], "glob pattern matched nothing"),
+        (["score", "{folder}", "--model", "no-such-model"], "not a model folder"),
+        (["score", "{folder}", "-o", "{folder}/out.txt"], "supported"),
+        (["score", "{folder}", "--dtype", "fp8"], "unknown dtype"),
+        (["score", "{folder}", "--backbone", "org/not-cached"], "not in the Hugging Face cache"),
+        (["score", "{folder}", "--overwrite", "--retry-errors", "-o", "{folder}/a.csv"], "exclude"),
+        (["bogus-command"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(good_folder, capsys, args, message):
+    argv = [a.format(folder=good_folder) for a in args]
+    assert main(argv) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_empty_folder_is_a_usage_error(tmp_path, capsys):
+    assert main(["score", str(tmp_path)]) == EXIT_USAGE
+    assert "no image files found" in capsys.readouterr().err
+
+
+def test_zero_shot_without_model_says_so(good_folder, capsys):
+    code = main(
+        [
+            "score",
+            str(good_folder / "photo1.png"),
+            "--backbone",
+            "genziqa-tiny-sd",
+            "--timesteps",
+            "2",
+            "--workers",
+            "0",
+        ]
+    )
+    assert code == EXIT_OK
+    assert "zero-shot baseline" in capsys.readouterr().err
+
+
+def test_decoding_workers_give_the_same_rows(good_folder, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    main(["score", str(good_folder), "-o", str(a), *FAST])
+    main(["score", str(good_folder), "-o", str(b), *FAST[:-3], "--workers", "2", "-q"])
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+def test_help_documents_exit_codes(capsys):
+    assert main(["score", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "Exit codes" in text and "--output" in text and "--timesteps" in text
+    assert main(["--help"]) == 0
+    assert "score" in capsys.readouterr().out
+
+
+def test_info_reports_versions_and_offline_availability(capsys):
+    assert main(["info", "--model", "genziqa-tiny"]) == 0
+    text = capsys.readouterr().out
+    for word in ("torch", "diffusers", "transformers", "hub cache", "available offline"):
+        assert word in text
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "zero-shot baseline" in out and "NOT in the Hugging Face cache" in out
+
+
+def test_datasets_lists_every_adapter(capsys):
+    from genziqa.datasets import ADAPTERS
+
+    assert main(["datasets"]) == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in ADAPTERS)
+
+
+def _cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "genziqa", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def test_subprocess_end_to_end(mixed_folder):
+    proc = _cli("score", str(mixed_folder), "--model", "genziqa-tiny", "--timesteps", "2")
+    out, errors = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_SOME_FAILED, errors
+    table = pd.read_csv(io.StringIO(out))
+    assert len(table) == 12 and (table["status"] == "ok").sum() == 7
+    assert "7 of 12 images (5 failed)" in errors
+
+
+def test_resume_after_a_real_kill_scores_every_image_exactly_once(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(14):
+        _photo(100 + i).save(folder / f"img{i:02d}.png")
+    out = tmp_path / "scores.csv"
+    args = [
+        "score",
+        str(folder),
+        "-o",
+        str(out),
+        "--model",
+        "genziqa-tiny",
+        "--batch-size",
+        "1",
+        "--workers",
+        "1",
+        "-q",
+    ]
+    proc = _cli(*args)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if out.exists() and out.read_text().count("\n") >= 4:  # header + 3 rows
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"finished before it could be killed: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = pd.read_csv(out)
+    assert 3 <= len(partial) < 14
+    resumed = _cli(*args)
+    _, errors = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, errors
+    table = pd.read_csv(out)
+    assert len(table) == 14 and table["path"].is_unique and set(table["status"]) == {"ok"}
+    assert sorted(Path(p).name for p in table["path"]) == [f"img{i:02d}.png" for i in range(14)]
