@@ -30,12 +30,10 @@ def _inputs(batch: int = 4):
 def test_cross_attention_layers_in_data_flow_order(unet) -> None:
     names = cross_attention_layers(unet)
     assert names == [
-        "down_blocks.0.attentions.0.transformer_blocks.0.attn2.processor",
-        "down_blocks.0.attentions.1.transformer_blocks.0.attn2.processor",
+        "down_blocks.1.attentions.0.transformer_blocks.0.attn2.processor",
         "mid_block.attentions.0.transformer_blocks.0.attn2.processor",
-        "up_blocks.1.attentions.0.transformer_blocks.0.attn2.processor",
-        "up_blocks.1.attentions.1.transformer_blocks.0.attn2.processor",
-        "up_blocks.1.attentions.2.transformer_blocks.0.attn2.processor",
+        "up_blocks.0.attentions.0.transformer_blocks.0.attn2.processor",
+        "up_blocks.0.attentions.1.transformer_blocks.0.attn2.processor",
     ]
 
 

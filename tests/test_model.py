@@ -18,8 +18,8 @@ from .conftest import randomize_trained_tensors
 def test_forward_shapes_and_score_is_mean_of_layer_scores(tiny_model, images) -> None:
     with torch.no_grad():
         out = tiny_model(images[:2])
-    assert out.layer_scores.shape == (2, 8, 6)
-    assert out.attention_scores.shape == (2, 8, 6) and out.contrast.shape == (2, 8)
+    assert out.layer_scores.shape == (2, 8, 4)
+    assert out.attention_scores.shape == (2, 8, 4) and out.contrast.shape == (2, 8)
     torch.testing.assert_close(out.layer_scores, out.attention_scores + out.contrast[..., None])
     torch.testing.assert_close(out.score, out.layer_scores.mean(dim=(1, 2)))
     assert torch.isfinite(out.score).all()
@@ -85,7 +85,7 @@ def test_training_mode_draws_one_timestep_with_fresh_noise(tiny_model, images) -
     torch.manual_seed(0)
     a = tiny_model(images[:2])
     b = tiny_model(images[:2])
-    assert a.layer_scores.shape == (2, 1, 6)
+    assert a.layer_scores.shape == (2, 1, 4)
     assert not torch.equal(a.score, b.score)
 
 

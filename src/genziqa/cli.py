@@ -418,6 +418,153 @@ def datasets() -> int:
     return EXIT_OK
 
 
+@app.command(epilog="Several GPUs: accelerate launch -m genziqa train ... (same flags).")
+def train(
+    train_data: Annotated[
+        list[str], typer.Option("--train", help="Training database as NAME=ROOT (repeatable).")
+    ],
+    out: Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, resume state.")],
+    val: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Validation database NAME=ROOT (repeatable; default: the training "
+            "databases' held-out split)."
+        ),
+    ] = None,
+    backbone: Annotated[str, typer.Option(help="Stable Diffusion backbone.")] = (
+        "stabilityai/stable-diffusion-2-1-base"
+    ),
+    epochs: Annotated[int, typer.Option(min=1)] = 10,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    lr: Annotated[float, typer.Option()] = 1e-4,
+    weight_decay: Annotated[float, typer.Option()] = 0.01,
+    grad_clip: Annotated[float, typer.Option()] = 1.0,
+    target: Annotated[
+        str, typer.Option(help="mos: raw MOS (reference); unit: labels scaled to [0, 1].")
+    ] = "mos",
+    loss: Annotated[
+        str, typer.Option(help="mse (reference) or plcc: 1 - batch Pearson correlation.")
+    ] = "mse",
+    flips: Annotated[bool, typer.Option(help="Random horizontal/vertical flips.")] = True,
+    train_split: Annotated[
+        str, typer.Option(help="train: the official/seeded train split; all: whole databases.")
+    ] = "train",
+    seed: Annotated[int, typer.Option()] = 0,
+    split_seed: Annotated[int, typer.Option()] = 0,
+    resolution: Annotated[int | None, typer.Option(help="Input size (default: native).")] = None,
+    n_ctx: Annotated[int, typer.Option(help="Learned context vectors.")] = 16,
+    lora_rank: Annotated[int, typer.Option(help="LoRA rank (0: none).")] = 4,
+    calibration: Annotated[bool, typer.Option(help="Learn an affine head a*s+b.")] = False,
+    mixed_precision: Annotated[str, typer.Option(help="no, bf16 or fp16.")] = "no",
+    gradient_checkpointing: Annotated[bool, typer.Option()] = False,
+    latent_cache: Annotated[
+        str, typer.Option(help="Latent cache folder; 'auto' (genziqa cache) or 'none'.")
+    ] = "auto",
+    workers: Annotated[int, typer.Option(min=0)] = 2,
+    log_every: Annotated[int, typer.Option(min=1)] = 10,
+    val_every: Annotated[int, typer.Option(min=1, help="Validate every N epochs.")] = 1,
+    save_every: Annotated[int, typer.Option(min=0, help="Resume state every N steps.")] = 0,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after N steps.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
+    tensorboard: Annotated[bool, typer.Option(help="Also log to TensorBoard.")] = False,
+    cpu: Annotated[bool, typer.Option(help="Train on the CPU even if a GPU is there.")] = False,
+) -> int:
+    """Train prompts and cross-attention LoRA on one or more databases (reference recipe)."""
+    from .config import BackboneConfig, GenzIQAConfig, LoRAConfig, PreprocessConfig, PromptConfig
+    from .train import TrainConfig
+    from .train import train as run_training
+
+    try:
+        model_config = GenzIQAConfig(
+            backbone=BackboneConfig(source=backbone),
+            prompts=PromptConfig(n_ctx=n_ctx),
+            preprocess=PreprocessConfig(resolution=resolution),
+            lora=LoRAConfig(rank=lora_rank),
+            calibration=calibration,
+        )
+        config = TrainConfig.from_dict(
+            {
+                "train": list(train_data),
+                "val": list(val or []),
+                "out": str(out),
+                "model": model_config.to_dict(),
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "lr": lr,
+                "weight_decay": weight_decay,
+                "grad_clip": grad_clip,
+                "target": target,
+                "loss": loss,
+                "flips": flips,
+                "train_split": train_split,
+                "seed": seed,
+                "split_seed": split_seed,
+                "mixed_precision": mixed_precision,
+                "gradient_checkpointing": gradient_checkpointing,
+                "latent_cache": None if latent_cache == "none" else latent_cache,
+                "num_workers": workers,
+                "log_every": log_every,
+                "val_every": val_every,
+                "save_every": save_every,
+                "max_steps": max_steps,
+                "tensorboard": tensorboard,
+                "cpu": cpu,
+            }
+        )
+        result = run_training(config, resume=resume, log=lambda text: err.print(text, markup=False))
+    except (ValueError, FileNotFoundError) as error:
+        raise UsageProblem(str(error)) from None
+    best = (
+        f"epoch {result.best_epoch}, SRCC {result.best_srcc:.4f}" if result.best_epoch else "none"
+    )
+    err.print(f"Done: {result.global_step} steps; best checkpoint {out / 'best'} ({best}).")
+    return EXIT_OK
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model folder, hub repo or name.")],
+    data: Annotated[list[str], typer.Option(help="Database as NAME=ROOT (repeatable).")],
+    out: Annotated[Path | None, typer.Option(help="Folder for results and plots.")] = None,
+    split: Annotated[str, typer.Option(help="all (cross-database) or test.")] = "all",
+    backbone: Annotated[str | None, typer.Option(help="Override the model's backbone.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    device: Annotated[str, typer.Option()] = "auto",
+    dtype: Annotated[str, typer.Option()] = "auto",
+    timesteps: Annotated[int | None, typer.Option(min=1)] = None,
+    workers: Annotated[int | None, typer.Option(min=0)] = None,
+    offline: Annotated[bool, typer.Option()] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> int:
+    """SRCC, PLCC (raw and fitted), KRCC, RMSE and N per database; CSV, JSON and plots."""
+    from .datasets import DatasetError
+    from .evaluate import evaluate as run_evaluation
+    from .evaluate import to_markdown
+
+    if split not in ("all", "test"):
+        raise UsageProblem(f"--split must be 'all' or 'test', got {split!r}")
+    scorer = _load_scoring_model(
+        model, backbone, None, device, dtype, timesteps, None, offline, quiet=True
+    )
+    out = out or Path(f"eval-{Path(model).name}")
+    try:
+        results = run_evaluation(
+            scorer,
+            list(data),
+            out,
+            split=split,
+            batch_size=batch_size,
+            num_workers=workers,
+            log=(lambda text: None) if quiet else (lambda text: err.print(text, markup=False)),
+        )
+    except (DatasetError, ValueError, FileNotFoundError) as error:
+        raise UsageProblem(str(error)) from None
+    Console(highlight=False, soft_wrap=True).print(to_markdown(results), markup=False)
+    if not quiet:
+        err.print(f"Wrote {out / 'results.csv'}, {out / 'results.json'} and scatter plots.")
+    return EXIT_SOME_FAILED if results["failed"].sum() else EXIT_OK
+
+
 @app.command("make-synthetic")
 def make_synthetic(
     root: Annotated[Path, typer.Argument(help="Folder to write the benchmark into.")],

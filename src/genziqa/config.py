@@ -159,14 +159,14 @@ class GenzIQAConfig:
     zero_shot: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_jsonable(dataclasses.asdict(self))
+        return to_jsonable(dataclasses.asdict(self))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenzIQAConfig:
-        return _build(cls, data, "config")
+        return build_dataclass(cls, data, "config")
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> GenzIQAConfig:
@@ -195,19 +195,21 @@ class GenzIQAConfig:
                 top[key] = value
         for section, values in nested.items():
             current = getattr(self, section)
-            top[section] = _build(type(current), {**dataclasses.asdict(current), **values}, section)
+            top[section] = build_dataclass(
+                type(current), {**dataclasses.asdict(current), **values}, section
+            )
         return dataclasses.replace(self, **top)
 
 
-def _to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _to_jsonable(v) for k, v in value.items()}
+        return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     return value
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
+def build_dataclass(cls: type, data: Any, where: str = "config") -> Any:
     """Build dataclass ``cls`` from plain JSON data, strictly (unknown keys, wrong types)."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
@@ -224,7 +226,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
+        return build_dataclass(hint, value, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None

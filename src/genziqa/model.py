@@ -334,14 +334,23 @@ class GenzIQA(nn.Module):
 
     def forward(
         self,
-        images: torch.Tensor,
+        images: torch.Tensor | None = None,
         timesteps: torch.Tensor | None = None,
         noise: torch.Tensor | None = None,
+        latents: torch.Tensor | None = None,
     ) -> GenzIQAOutput:
-        """Score images (B, 3, R, R) in [0, 1]; see ``score_latents`` for the arguments."""
-        if self.config.scoring.test_time_flips and not self.training:
-            images = _random_flips(images)
-        return self.score_latents(self.encode_images(images), timesteps, noise)
+        """Score images (B, 3, R, R) in [0, 1], or precomputed ``latents`` (B, C, h, w).
+
+        See ``score_latents`` for ``timesteps`` and ``noise``. Training goes through here
+        (not ``score_latents``) so that wrappers such as DistributedDataParallel see the call.
+        """
+        if (images is None) == (latents is None):
+            raise ValueError("pass exactly one of images or latents")
+        if latents is None:
+            if self.config.scoring.test_time_flips and not self.training:
+                images = _random_flips(images)
+            latents = self.encode_images(images)
+        return self.score_latents(latents, timesteps, noise)
 
     def score_latents(
         self,

@@ -1,0 +1,143 @@
+"""Cross-database evaluation: score whole databases, report SRCC, PLCC, KRCC, RMSE per database.
+
+Predictions are written per database as they are computed (``predictions-NAME.csv``, the same
+resumable writer as ``genziqa score``), so an interrupted evaluation continues where it
+stopped. Each database gets a scatter plot of prediction against MOS with the fitted
+4-parameter logistic curve. Lower-is-better labels (DMOS) are correlated with the negated
+labels, so a good model always has positive SRCC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import to_jsonable
+from .datasets import get_adapter, load_table, parse_spec
+from .metrics import evaluate_predictions, fit_logistic
+from .model import GenzIQA
+from .outputs import ScoreWriter, read_scores
+from .score_files import score_files
+from .splits import apply_split
+
+COLUMNS = ("database", "n", "srcc", "plcc", "plcc_fitted", "krcc", "rmse", "rmse_fitted", "failed")
+
+
+def evaluate(
+    model: GenzIQA,
+    specs: list[str],
+    out: str | Path,
+    *,
+    split: str = "all",
+    batch_size: int = 8,
+    num_workers: int | None = None,
+    log: Callable[[str], None] = print,
+    on_progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Evaluate ``model`` on each ``NAME=ROOT``; write results.csv/json and plots into ``out``.
+
+    ``split="all"`` scores every image of a database (the cross-database protocol);
+    ``"test"`` only its held-out split (official, or seeded and content-disjoint).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    details = {}
+    for spec in specs:
+        name, root = parse_spec(spec)
+        table = load_table(name, root)
+        if split != "all":
+            table = apply_split(table)
+            table = table[table["split"] == split].reset_index(drop=True)
+        lower_better = get_adapter(name).info.lower_better
+        predictions_path = out / f"predictions-{name}.csv"
+        with ScoreWriter(predictions_path) as writer:
+            todo = [Path(p) for p in table["path"] if p not in writer.done]
+            if todo:
+                log(f"{name}: scoring {len(todo)} of {len(table)} images")
+                score_files(
+                    model,
+                    todo,
+                    writer.write,
+                    batch_size=batch_size,
+                    num_workers=num_workers,
+                    on_progress=on_progress,
+                )
+        scored = read_scores(predictions_path).set_index("path")
+        merged = table.join(
+            scored[["score", "status"]].rename(columns={"score": "prediction"}), on="path"
+        )
+        ok = merged[merged["status"] == "ok"]
+        metrics = evaluate_predictions(ok["prediction"], ok["mos"], lower_better=lower_better)
+        failed = int((merged["status"] != "ok").sum())
+        rows.append({"database": name, **{k: metrics[k] for k in COLUMNS[1:-1]}, "failed": failed})
+        details[name] = {
+            **metrics,
+            "failed": failed,
+            "lower_better": lower_better,
+            "root": str(root),
+            "split": split,
+        }
+        plot_scatter(
+            ok["prediction"].to_numpy(),
+            ok["mos"].to_numpy(),
+            name,
+            metrics,
+            out / f"scatter-{name}.png",
+            log,
+        )
+    results = pd.DataFrame(rows, columns=COLUMNS)
+    results.to_csv(out / "results.csv", index=False)
+    (out / "results.json").write_text(json.dumps(to_jsonable(details), indent=2) + "\n")
+    return results
+
+
+def to_markdown(results: pd.DataFrame) -> str:
+    """The results table as GitHub markdown (4 decimals)."""
+    header = "| " + " | ".join(results.columns) + " |"
+    rule = "|" + "|".join("---" if c == "database" else "---:" for c in results.columns) + "|"
+    lines = [header, rule]
+    for row in results.itertuples(index=False):
+        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_scatter(
+    prediction: np.ndarray,
+    mos: np.ndarray,
+    name: str,
+    metrics: dict,
+    path: Path,
+    log: Callable[[str], None] = print,
+) -> Path | None:
+    """Prediction against MOS with the fitted logistic curve, as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: no scatter plot (pip install 'genziqa[eval]')")
+        return None
+    fit = fit_logistic(prediction, mos)
+    figure, axes = plt.subplots(figsize=(5, 4), dpi=120)
+    axes.scatter(prediction, mos, s=8, alpha=0.6, label="images")
+    xs = np.linspace(np.min(prediction), np.max(prediction), 200)
+    label = "linear fit (logistic failed)" if fit.fallback else "4-parameter logistic fit"
+    axes.plot(xs, fit(xs), color="crimson", linewidth=1.5, label=label)
+    axes.set_xlabel("prediction")
+    axes.set_ylabel("MOS")
+    axes.set_title(
+        f"{name}: SRCC {metrics['srcc']:.3f}, PLCC {metrics['plcc_fitted']:.3f} (fitted)",
+        fontsize=9,
+    )
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
