@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import to_jsonable
-from .datasets import get_adapter, load_table, parse_spec
+from .datasets import load_spec
 from .metrics import evaluate_predictions, fit_logistic
 from .model import GenzIQA
 from .outputs import ScoreWriter, read_scores
@@ -47,13 +47,15 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     details = {}
+    seen: dict[str, int] = {}
     for spec in specs:
-        name, root = parse_spec(spec)
-        table = load_table(name, root)
+        name, table, lower_better = load_spec(spec)
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:  # the same adapter twice (e.g. two csv folders): keep files apart
+            name = f"{name}-{seen[name]}"
         if split != "all":
             table = apply_split(table)
             table = table[table["split"] == split].reset_index(drop=True)
-        lower_better = get_adapter(name).info.lower_better
         predictions_path = out / f"predictions-{name}.csv"
         with ScoreWriter(predictions_path) as writer:
             todo = [Path(p) for p in table["path"] if p not in writer.done]
@@ -79,7 +81,7 @@ def evaluate(
             **metrics,
             "failed": failed,
             "lower_better": lower_better,
-            "root": str(root),
+            "spec": spec,
             "split": split,
         }
         plot_scatter(

@@ -41,7 +41,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
 from .config import GenzIQAConfig, build_dataclass, to_jsonable
-from .datasets import get_adapter, load_table, parse_spec
+from .datasets import load_spec
 from .latent_cache import LatentCache, settings_key, vae_fingerprint
 from .metrics import evaluate_predictions
 from .model import GenzIQA
@@ -132,9 +132,8 @@ def load_splits(
     """Dataset tables for a role: ``train`` rows, or the held-out rows used for validation."""
     splits = []
     for spec in specs:
-        name, root = parse_spec(spec)
-        table = apply_split(load_table(name, root), seed=split_seed)
-        lower_better = get_adapter(name).info.lower_better
+        name, table, lower_better = load_spec(spec)
+        table = apply_split(table, seed=split_seed)
         if role == "train":
             chosen = table if train_split == "all" else table[table["split"] == "train"]
         elif role == "val-of-train":
@@ -179,6 +178,11 @@ def train(
 
     out = Path(config.out)
     config = _check_resume(config, out) if resume else config
+    if config.tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard")
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         cpu=config.cpu,

@@ -45,7 +45,9 @@ __all__ = [
     "DatasetInfo",
     "describe_datasets",
     "get_adapter",
+    "load_spec",
     "load_table",
+    "parse_options",
     "parse_spec",
 ]
 
@@ -107,6 +109,48 @@ def parse_spec(spec: str) -> tuple[str, Path]:
         raise DatasetError(f"expected a dataset spec of the form NAME=ROOT, received {spec!r}")
     get_adapter(name)
     return name, Path(root).expanduser()
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """ "key=value,key=value" -> options; true/false, numbers and low:high ranges converted."""
+    options: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise DatasetError(f"expected an option KEY=VALUE, received {part!r}")
+        options[key.strip()] = _option_value(value.strip())
+    return options
+
+
+def _option_value(value: str) -> Any:
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if ":" in value:
+        parts = value.split(":")
+        try:
+            return tuple(float(p) for p in parts)
+        except ValueError:
+            return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def load_spec(spec: str) -> tuple[str, pd.DataFrame, bool]:
+    """Load "NAME=ROOT[,key=value...]": (name, canonical table, labels are lower-better).
+
+    Options go to the adapter, e.g. ``csv=/data/nnid,path_col=image,score_col=mos,range=0:100``
+    or ``csv=/data/mine,lower_better=true``.
+    """
+    head, _, rest = str(spec).partition(",")
+    name, root = parse_spec(head)
+    options = parse_options(rest)
+    table = load_table(name, root, **options)
+    lower_better = bool(options.get("lower_better", get_adapter(name).info.lower_better))
+    return name, table, lower_better
 
 
 def describe_datasets() -> list[DatasetInfo]:
