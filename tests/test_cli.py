@@ -276,3 +276,18 @@ def test_resume_after_a_real_kill_scores_every_image_exactly_once(tmp_path):
     table = pd.read_csv(out)
     assert len(table) == 14 and table["path"].is_unique and set(table["status"]) == {"ok"}
     assert sorted(Path(p).name for p in table["path"]) == [f"img{i:02d}.png" for i in range(14)]
+
+
+def test_presets_change_timesteps_and_resolution(good_folder, tmp_path):
+    from genziqa.presets import PRESETS, preset_overrides
+
+    assert preset_overrides("faster", 512) == {
+        "scoring.timesteps": (9, 59), "preprocess.resolution": 384,
+    }
+    assert preset_overrides("fastest", 64)["preprocess.resolution"] == 32
+    assert set(PRESETS) == {"reference", "fast", "faster", "fastest"}
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    base = ["score", str(good_folder), "--model", "genziqa-tiny", "--workers", "0", "-q"]
+    assert main([*base, "-o", str(a), "--preset", "fastest"]) == 0
+    assert main([*base, "-o", str(b), "--timesteps", "1", "--resolution", "32"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))

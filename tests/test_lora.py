@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from genziqa import LoRAConfig, load_backbone
-from genziqa.lora import adapted_modules, add_cross_attention_lora, merge_lora, target_pattern
+from genziqa.lora import (
+    adapted_modules,
+    add_cross_attention_lora,
+    merge_lora,
+    merged_lora,
+    target_pattern,
+)
 
 
 @pytest.fixture()
@@ -66,3 +72,19 @@ def test_merge_is_exact_up_to_rounding(unet) -> None:
     torch.testing.assert_close(merged, unmerged, rtol=1e-5, atol=1e-5)
     assert not any(p.requires_grad for n, p in unet.named_parameters() if "lora_" in n)
     assert merge_lora(unet) == 0  # idempotent
+
+
+def test_temporary_merge_restores_the_exact_weights(unet) -> None:
+    add_cross_attention_lora(unet, LoRAConfig())
+    with torch.no_grad():
+        for name, parameter in unet.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.05, generator=torch.Generator().manual_seed(2))
+    before = {k: v.clone() for k, v in unet.state_dict().items()}
+    unmerged = _run(unet)
+    with merged_lora(unet) as count:
+        assert count == 16
+        torch.testing.assert_close(_run(unet), unmerged, rtol=1e-5, atol=1e-5)
+    after = unet.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(_run(unet), unmerged)

@@ -51,13 +51,25 @@ def prepare_for_scoring(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
     merge_lora: bool = True,
+    compile: bool = False,
+    unet_batch_size: int | None = None,
 ) -> GenzIQA:
-    """Move and cast the model, and fold LoRA into the U-Net weights (scoring only).
+    """Move and cast the model, fold LoRA into the U-Net weights, optionally compile (scoring
+    only: afterwards the model cannot be trained or saved; keep the original for that).
 
-    After this the model cannot be trained or saved; keep the original for that.
+    ``compile`` runs the U-Net through ``torch.compile`` with weight freezing: measured 1.2x
+    per U-Net evaluation on a 2-core CPU after a one-off 2.5-minute compilation, so it pays
+    from a few dozen images on. ``unet_batch_size`` defaults to one image's rows (K x P) on
+    the CPU and to 4 images' on a GPU.
     """
-    model.to(device=torch.device(device), dtype=dtype)
+    device = torch.device(device)
+    model.to(device=device, dtype=dtype)
     model.eval()
     if merge_lora and model.lora_modules:
         model.merge_lora()
+    rows = len(model.config.scoring.timesteps) * model.prompts.num_prompts
+    model.unet_batch_size = unet_batch_size or rows * (1 if device.type == "cpu" else 4)
+    if compile:
+        model.unet.requires_grad_(False)
+        model.unet.compile(dynamic=False, options={"freezing": True})
     return model

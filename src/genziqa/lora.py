@@ -9,6 +9,8 @@ so a fresh adapter leaves the U-Net unchanged.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from diffusers import UNet2DConditionModel
@@ -62,3 +64,23 @@ def merge_lora(unet: UNet2DConditionModel) -> int:
                     parameter.requires_grad_(False)
             count += 1
     return count
+
+
+@contextmanager
+def merged_lora(unet: UNet2DConditionModel) -> Iterator[int]:
+    """LoRA folded into the weights inside the block, the exact original weights restored after.
+
+    Unlike peft's ``unmerge`` (which subtracts the update again and so drifts by rounding),
+    the base weights are copied before merging and copied back, bit for bit.
+    """
+    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
+    saved = [layer.get_base_layer().weight.detach().clone() for layer in layers]
+    for layer in layers:
+        layer.merge()
+    try:
+        yield len(layers)
+    finally:
+        with torch.no_grad():
+            for layer, weight in zip(layers, saved, strict=True):
+                layer.get_base_layer().weight.copy_(weight)
+                layer.merged_adapters.clear()

@@ -52,6 +52,7 @@ from .latents import encode_latents
 from .lora import add_cross_attention_lora, merge_lora
 from .noise import denoising_target, fixed_noise, noisy_model_input, sample_train_timesteps
 from .pooling import denoising_contrast, token_mean
+from .prefix_sharing import SharedPrefix
 from .preprocess import Images, normalize, prepare_images
 from .prompts import PromptLearner
 
@@ -125,6 +126,8 @@ class GenzIQA(nn.Module):
         self._processors = score_processors(self.unet, self.config.scoring.lse_lambda)
         self.unet.set_attn_processor({**self.unet.attn_processors, **self._processors})
         self.layer_names = list(self._processors)
+        # Everything before the first cross-attention runs once for both prompts (exact).
+        self.shared_prefix = SharedPrefix(self.unet, self.prompts.num_prompts)
         # Runtime settings: they change speed and memory, not scores.
         self.unet_batch_size = 16
         self.vae_batch_size = 1
@@ -239,6 +242,21 @@ class GenzIQA(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """The explicit list the optimizer gets: context, LoRA and head parameters."""
         return list(self.trained_state_dict().values())
+
+    def set_scoring(
+        self, timesteps: tuple[int, ...] | None = None, resolution: int | None = None
+    ) -> GenzIQA:
+        """Change the scoring timesteps or input size of a built model (speed presets).
+
+        Only these two can change after construction: everything else shapes the modules.
+        """
+        changes: dict[str, Any] = {}
+        if timesteps is not None:
+            changes["scoring.timesteps"] = tuple(timesteps)
+        if resolution is not None:
+            changes["preprocess.resolution"] = resolution
+        self.config = self.config.replace(**changes)
+        return self
 
     def merge_lora(self) -> GenzIQA:
         """Fold LoRA into the U-Net weights for scoring (faster; not reversible, no training)."""
