@@ -282,7 +282,8 @@ def test_presets_change_timesteps_and_resolution(good_folder, tmp_path):
     from genziqa.presets import PRESETS, preset_overrides
 
     assert preset_overrides("faster", 512) == {
-        "scoring.timesteps": (9, 59), "preprocess.resolution": 384,
+        "scoring.timesteps": (9, 59),
+        "preprocess.resolution": 384,
     }
     assert preset_overrides("fastest", 64)["preprocess.resolution"] == 32
     assert set(PRESETS) == {"reference", "fast", "faster", "fastest"}

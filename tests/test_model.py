@@ -35,7 +35,9 @@ def test_two_runs_and_two_builds_are_identical(tiny_config, images) -> None:
     assert np.array_equal(first, b.score(images[:3]))
 
 
-@pytest.mark.parametrize(("unet_batch_size", "batch_size"), [(16, 5), (32, 2), (48, 3)])
+@pytest.mark.parametrize(
+    ("unet_batch_size", "batch_size"), [(16, 5), (32, 2), (48, 3), (4, 2), (2, 3)]
+)
 def test_batch_equals_singles_in_any_order(tiny_model, images, unet_batch_size, batch_size):
     randomize_trained_tensors(tiny_model)
     tiny_model.unet_batch_size = unet_batch_size
@@ -47,6 +49,14 @@ def test_batch_equals_singles_in_any_order(tiny_model, images, unet_batch_size, 
     assert np.array_equal(batched, singles)
     assert np.array_equal(batched[order], shuffled)
     assert len(set(batched.tolist())) == len(images)  # and the images do get different scores
+
+
+def test_small_unet_calls_give_the_same_scores(tiny_model, images) -> None:
+    """U-Net calls smaller than one image (timesteps in groups) compute the same thing."""
+    randomize_trained_tensors(tiny_model)
+    whole = tiny_model.score(images[:2])
+    tiny_model.unet_batch_size = 4  # 2 timesteps x 2 prompts per call
+    np.testing.assert_allclose(tiny_model.score(images[:2]), whole, rtol=1e-6)
 
 
 def test_gradients_reach_only_context_and_lora(tiny_model, images) -> None:

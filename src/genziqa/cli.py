@@ -94,7 +94,7 @@ def score(
         typer.Option(help="Speed preset: reference, fast (~2x), faster (~7x), fastest (~32x)."),
     ] = None,
     compile: Annotated[
-        bool, typer.Option(help="torch.compile the U-Net (minutes once; ~1.2x after).")
+        bool, typer.Option(help="torch.compile the U-Net (minutes once; for GPUs).")
     ] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
         False
@@ -210,6 +210,7 @@ def _load_scoring_model(
     preset: str | None = None,
     compile: bool = False,
 ):
+    _quiet_libraries()
     from .backbone import BackboneNotFoundError
     from .config import DEFAULT_BACKBONE, spaced_timesteps
     from .inference import prepare_for_scoring, resolve_device, resolve_dtype
@@ -495,6 +496,8 @@ def train(
     from .train import TrainConfig
     from .train import train as run_training
 
+    _quiet_libraries()
+
     try:
         model_config = GenzIQAConfig(
             backbone=BackboneConfig(source=backbone),
@@ -625,7 +628,6 @@ def _quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (documented in ``genziqa score --help``)."""
-    _quiet_libraries()
     try:
         result = app(args=argv, prog_name="genziqa", standalone_mode=False)
     except UsageProblem as problem:

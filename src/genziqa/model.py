@@ -400,24 +400,46 @@ class GenzIQA(nn.Module):
                 f"(B, T) and (B, T, C, h, w) for B = {batch}"
             )
         steps = timesteps.shape[1]
-        # Whole images per U-Net call (each image brings T x P rows), so an image's rows sit
-        # at the same offsets in every call whatever else is in the batch.
-        per_call = max(1, self.unet_batch_size // (steps * self.prompts.num_prompts))
-        chunks = zip(
-            self._fixed_chunks(latents, per_call),
-            self._fixed_chunks(timesteps.to(self.device), per_call),
-            self._fixed_chunks(noise.to(self.device, torch.float32), per_call),
-            strict=True,
-        )
+        timesteps = timesteps.to(self.device)
+        noise = noise.to(self.device, torch.float32)
         attention, contrast = [], []
-        for chunk_latents, chunk_t, chunk_noise in chunks:
-            a, b = self._score_pairs(
-                chunk_latents.repeat_interleave(steps, dim=0),
-                chunk_t.reshape(-1),
-                chunk_noise.reshape(-1, *latents.shape[1:]),
+        rows_per_image = steps * self.prompts.num_prompts
+        if self.unet_batch_size >= rows_per_image:
+            # Whole images per U-Net call, so an image's rows sit at the same offsets in every
+            # call whatever else is in the batch.
+            per_call = self.unet_batch_size // rows_per_image
+            chunks = zip(
+                self._fixed_chunks(latents, per_call),
+                self._fixed_chunks(timesteps, per_call),
+                self._fixed_chunks(noise, per_call),
+                strict=True,
             )
-            attention.append(a.view(-1, steps, self.num_layers))
-            contrast.append(b.view(-1, steps))
+            for chunk_latents, chunk_t, chunk_noise in chunks:
+                a, b = self._score_pairs(
+                    chunk_latents.repeat_interleave(steps, dim=0),
+                    chunk_t.reshape(-1),
+                    chunk_noise.reshape(-1, *latents.shape[1:]),
+                )
+                attention.append(a.view(-1, steps, self.num_layers))
+                contrast.append(b.view(-1, steps))
+        else:
+            # Smaller calls: each image's timesteps in fixed groups, again the same layout.
+            group = max(
+                g
+                for g in range(1, steps + 1)
+                if steps % g == 0 and g * self.prompts.num_prompts <= self.unet_batch_size
+            )
+            for index in range(batch):
+                parts = [
+                    self._score_pairs(
+                        latents[index : index + 1].expand(group, *latents.shape[1:]),
+                        timesteps[index, start : start + group],
+                        noise[index, start : start + group],
+                    )
+                    for start in range(0, steps, group)
+                ]
+                attention.append(torch.cat([a for a, _ in parts]).view(1, steps, self.num_layers))
+                contrast.append(torch.cat([b for _, b in parts]).view(1, steps))
         attention_scores = torch.cat(attention)[:batch]
         contrast_t = torch.cat(contrast)[:batch]
         layer_scores = attention_scores + contrast_t.unsqueeze(-1)
