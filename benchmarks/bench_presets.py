@@ -3,8 +3,9 @@ setting.
 
     python benchmarks/bench_presets.py               # about 6 minutes on a 2-core CPU
 
-Speed-up: seconds per image of the package's scoring path (eager, LoRA merged) at the real
-SD 2.1-base size with random weights, per preset, relative to the reference preset.
+Speed-up: seconds per image of the package's scoring path (eager, LoRA merged, one timestep's
+prompts per U-Net call) at the real SD 2.1-base size with random weights, per preset,
+relative to the reference preset.
 Agreement: a tiny GenzIQA model is trained for about a minute on the synthetic benchmark
 (or pass --model), every image of the benchmark is scored at each preset, and the SRCC of
 each preset's scores against the reference preset's is printed, with each preset's held-out
@@ -38,7 +39,7 @@ def speedups(images: int) -> dict[str, float]:
         for name in PRESETS:
             chosen = preset_overrides(name, native)
             model.set_scoring(chosen["scoring.timesteps"], chosen["preprocess.resolution"])
-            model.unet_batch_size = 2 * len(chosen["scoring.timesteps"])
+            model.unet_batch_size = model.prompts.num_prompts  # the CPU setting; see inference.py
             start = time.perf_counter()
             model.score(paths, batch_size=1)
             seconds[name] = (time.perf_counter() - start) / images

@@ -27,6 +27,18 @@ from genziqa.testing import (
     tiny_tokenizer,
 )
 
+
+def _quiet() -> None:
+    import diffusers
+    import transformers
+
+    for library in (diffusers, transformers):
+        library.utils.logging.disable_progress_bar()
+        library.utils.logging.set_verbosity_error()
+
+
+_quiet()
+
 # OpenCLIP ViT-H/14 text tower as SD 2.x ships it (penultimate layer: 23 layers).
 OPENCLIP_H_TEXT = {
     "hidden_size": 1024,

@@ -77,3 +77,25 @@ def randomize_trained_tensors(model, seed: int = 1, scale: float = 0.05) -> None
     with torch.no_grad():
         for parameter in model.trainable_parameters():
             parameter.add_(torch.randn(parameter.shape, generator=generator) * scale)
+
+
+def trained_gradients(config, images, *, checkpointing: bool = False, sharing: bool = True):
+    """Gradients of the trained tensors for one fixed training step of a fresh tiny model."""
+    from genziqa import GenzIQA
+
+    model = GenzIQA.from_config(config, local_files_only=True)
+    randomize_trained_tensors(model)
+    model.shared_prefix.enabled = sharing
+    if checkpointing:
+        model.unet.enable_gradient_checkpointing()
+    model.train()
+    timesteps = torch.tensor([[9], [50]])
+    noise = torch.randn((2, 1, 4, 32, 32), generator=torch.Generator().manual_seed(0))
+    model(images[:2], timesteps=timesteps, noise=noise).score.sum().backward()
+    return {name: p.grad.clone() for name, p in model.trained_state_dict().items()}
+
+
+def assert_same_gradients(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=1e-4, atol=1e-6)

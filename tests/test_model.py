@@ -12,7 +12,7 @@ from genziqa import GenzIQA, GenzIQAConfig, ModelNotFoundError, load_backbone, z
 from genziqa.model import CONFIG_NAME, WEIGHTS_NAME, count_parameters
 from genziqa.pretrained import TINY_BACKBONE
 
-from .conftest import randomize_trained_tensors
+from .conftest import assert_same_gradients, randomize_trained_tensors, trained_gradients
 
 
 def test_forward_shapes_and_score_is_mean_of_layer_scores(tiny_model, images) -> None:
@@ -255,19 +255,10 @@ def test_native_resolution_is_the_default(tiny_backbone_dir) -> None:
 
 
 def test_gradient_checkpointing_gives_the_same_gradients(tiny_config, images) -> None:
-    grads = []
-    for checkpointing in (False, True):
-        model = GenzIQA.from_config(tiny_config, local_files_only=True)
-        randomize_trained_tensors(model)
-        if checkpointing:
-            model.unet.enable_gradient_checkpointing()
-        model.train()
-        t = torch.tensor([[9], [50]])
-        noise = torch.randn((2, 1, 4, 32, 32), generator=torch.Generator().manual_seed(0))
-        model(images[:2], timesteps=t, noise=noise).score.sum().backward()
-        grads.append({n: p.grad.clone() for n, p in model.trained_state_dict().items()})
-    for name in grads[0]:
-        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-4, atol=1e-6)
+    assert_same_gradients(
+        trained_gradients(tiny_config, images),
+        trained_gradients(tiny_config, images, checkpointing=True),
+    )
 
 
 def test_parameter_counts(tiny_model) -> None:

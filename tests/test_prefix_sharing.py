@@ -7,7 +7,7 @@ from diffusers import UNet2DConditionModel
 from genziqa.prefix_sharing import SharedPrefix, prefix_modules
 from genziqa.testing import SD21_BASE_UNET_CONFIG
 
-from .conftest import randomize_trained_tensors
+from .conftest import assert_same_gradients, trained_gradients
 
 
 def test_prefix_on_the_sd_layout_is_the_first_resnet_and_self_attention() -> None:
@@ -61,22 +61,10 @@ def test_shared_prefix_matches_the_full_computation_on_half_the_rows(tiny_model)
 
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_gradients_are_the_same_with_and_without_sharing(tiny_config, images, checkpointing):
-    from genziqa import GenzIQA
-
-    grads = []
-    for enabled in (False, True):
-        model = GenzIQA.from_config(tiny_config, local_files_only=True)
-        randomize_trained_tensors(model)
-        model.shared_prefix.enabled = enabled
-        if checkpointing:
-            model.unet.enable_gradient_checkpointing()
-        model.train()
-        t = torch.tensor([[9], [50]])
-        noise = torch.randn((2, 1, 4, 32, 32), generator=torch.Generator().manual_seed(0))
-        model(images[:2], timesteps=t, noise=noise).score.sum().backward()
-        grads.append({n: p.grad.clone() for n, p in model.trained_state_dict().items()})
-    for name in grads[0]:
-        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-4, atol=1e-6)
+    assert_same_gradients(
+        trained_gradients(tiny_config, images, checkpointing=checkpointing, sharing=False),
+        trained_gradients(tiny_config, images, checkpointing=checkpointing, sharing=True),
+    )
 
 
 def test_removed_hooks_leave_the_unet_alone(tiny_model) -> None:

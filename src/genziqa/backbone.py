@@ -24,6 +24,7 @@ noise schedule (``alphas_cumprod``) and the prediction type.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,15 @@ def _check_diffusers_folder(path: Path) -> None:
 
 
 def _load_components(
+    where: str, revision: str | None, local_files_only: bool, torch_dtype: torch.dtype | None
+) -> tuple:
+    with warnings.catch_warnings():
+        # diffusers passes huggingface_hub an argument it has deprecated; not the user's concern.
+        warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
+        return _load_each_component(where, revision, local_files_only, torch_dtype)
+
+
+def _load_each_component(
     where: str, revision: str | None, local_files_only: bool, torch_dtype: torch.dtype | None
 ) -> tuple:
     common = {"revision": revision, "local_files_only": local_files_only}
