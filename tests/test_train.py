@@ -322,3 +322,49 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(small_csv_root, tmp_p
     assert set(a) == set(b)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["prompts.ctx"], GenzIQA.from_pretrained("genziqa-tiny").prompts.ctx)
+
+
+def _torchrun(out: Path, root: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`genziqa train` in two CPU processes, as `torchrun` / `accelerate launch` start it."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command += ["--standalone", *_train_cli(out, root, cache, "--epochs", "2", *extra)[1:]]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_two_process_training_shards_resumes_and_validates_on_every_image(
+    small_csv_root, tmp_path
+) -> None:
+    from genziqa.metrics import evaluate_predictions
+    from genziqa.train import load_splits
+
+    cache = tmp_path / "cache"
+    straight = _torchrun(tmp_path / "straight", small_csv_root, cache)
+    assert "x 2 processes (global batch 8)" in straight.stderr
+    assert straight.stderr.count("Done:") == 1  # printed by the main process only
+    records = [json.loads(line) for line in (tmp_path / "straight" / "log.jsonl").open()]
+    epochs = [r for r in records if r["type"] == "epoch"]
+    n_train = len(load_splits((_csv_spec(small_csv_root),), "train", 0, "train")[0].table)
+    per_epoch = -(-n_train // 8)  # each step takes 4 images on each of the 2 processes
+    assert [r["step"] for r in epochs] == [per_epoch, 2 * per_epoch]
+
+    # Killed mid-epoch (here: stopped by --max-steps) and resumed: the same weights.
+    broken = tmp_path / "broken"
+    _torchrun(broken, small_csv_root, cache, "--max-steps", str(per_epoch + 1))
+    resumed = _torchrun(broken, small_csv_root, cache, "--resume")
+    assert "Resuming from" in resumed.stderr
+    a = load_file(str(tmp_path / "straight" / "last" / "genziqa_weights.safetensors"))
+    b = load_file(str(broken / "last" / "genziqa_weights.safetensors"))
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+    # Each process validated half of the images; the gathered metrics are the full set's.
+    val = load_splits((_csv_spec(small_csv_root),), "val-of-train", 0, "all")[0]
+    model = GenzIQA.from_pretrained(tmp_path / "straight" / "last")
+    scores = model.score([small_csv_root / p for p in val.table["path"]])
+    expected = evaluate_predictions(scores, val.table["mos"].to_numpy(float), val.lower_better)
+    logged = json.loads((tmp_path / "straight" / "last" / "metrics.json").read_text())
+    assert len(val.table) >= 4
+    assert logged["val"]["csv"]["n"] == len(val.table)
+    assert logged["val"]["csv"]["srcc"] == pytest.approx(expected["srcc"], abs=1e-6)

@@ -543,7 +543,8 @@ def train(
     best = (
         f"epoch {result.best_epoch}, SRCC {result.best_srcc:.4f}" if result.best_epoch else "none"
     )
-    err.print(f"Done: {result.global_step} steps; best checkpoint {out / 'best'} ({best}).")
+    if result.main_process:
+        err.print(f"Done: {result.global_step} steps; best checkpoint {out / 'best'} ({best}).")
     return EXIT_OK
 
 

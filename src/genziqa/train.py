@@ -120,6 +120,7 @@ class TrainResult:
     best_srcc: float | None
     global_step: int
     history: list[dict] = field(default_factory=list)
+    main_process: bool = True  # False in the other processes of a multi-process run
 
 
 def _seed_from(*parts: object) -> int:
@@ -185,7 +186,8 @@ def train(
             raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard")
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
-        cpu=config.cpu,
+        # accelerate runs several CPU processes (torchrun, accelerate launch) only when told cpu
+        cpu=config.cpu or not torch.accelerator.is_available(),
         log_with="tensorboard" if config.tensorboard else None,
         project_dir=str(out),
     )
@@ -250,7 +252,13 @@ def train(
             f"Training on {len(train_data)} images ({', '.join(s.name for s in train_sets)}), "
             f"validating on {', '.join(f'{s.name} ({len(s.table)})' for s in val_sets)}; "
             f"{sum(p.numel() for p in parameters):,} trainable parameters; device "
-            f"{accelerator.device}."
+            f"{accelerator.device}"
+            + (
+                f" x {accelerator.num_processes} processes (global batch "
+                f"{config.batch_size * accelerator.num_processes})."
+                if accelerator.num_processes > 1
+                else "."
+            )
         )
     history: list[dict] = []
     started = time.perf_counter()
@@ -266,15 +274,17 @@ def train(
                 _seed_from(config.seed, "epoch", epoch) % 2**63
             ),
         ).tolist()
-        first = progress["step_in_epoch"] * config.batch_size
         loader = DataLoader(
             train_data,
             batch_size=config.batch_size,
-            sampler=order[first:],
+            sampler=order,
             num_workers=config.num_workers,
             collate_fn=collate_items,
         )
         loader = accelerator.prepare_data_loader(loader, device_placement=False)
+        if progress["step_in_epoch"]:
+            # Resuming mid-epoch: the same batches on the same processes as an unbroken run.
+            loader = accelerator.skip_first_batches(loader, progress["step_in_epoch"])
         model.train()
         losses = []
         step_in_epoch = progress["step_in_epoch"]
@@ -282,7 +292,7 @@ def train(
         seen = 0
         for items in loader:
             latents, labels = _batch(core, items, cache, log)
-            if latents is None:
+            if not _all_have_a_batch(accelerator, latents is not None):
                 continue
             generator = torch.Generator().manual_seed(
                 _seed_from(config.seed, "step", progress["global_step"], accelerator.process_index)
@@ -302,7 +312,7 @@ def train(
             progress["global_step"] += 1
             progress["step_in_epoch"] = step_in_epoch
             losses.append(loss.item())
-            seen += len(labels)
+            seen += len(labels) * accelerator.num_processes
             step_log = {
                 "type": "step",
                 "epoch": epoch + 1,
@@ -327,7 +337,8 @@ def train(
             if step_limit is not None and progress["global_step"] >= step_limit:
                 stop = True
                 break
-        epoch_done = not stop or step_in_epoch * config.batch_size >= len(train_data)
+        per_step = config.batch_size * accelerator.num_processes
+        epoch_done = not stop or step_in_epoch * per_step >= len(train_data)
         last_epoch = stop or epoch + 1 == config.epochs
         if not last_epoch and (epoch + 1) % config.val_every:
             if epoch_done:
@@ -390,7 +401,7 @@ def train(
     if config.tensorboard:
         accelerator.end_training()
     return TrainResult(
-        out, progress["best_epoch"], progress["best_srcc"], progress["global_step"], history
+        out, progress["best_epoch"], progress["best_srcc"], progress["global_step"], history, main
     )
 
 
@@ -445,12 +456,30 @@ def _latent_settings(model: GenzIQA) -> str:
     )
 
 
+def _all_have_a_batch(accelerator, mine: bool) -> bool:
+    """Whether every process has a batch this step (a file that fails to decode can empty one).
+
+    Processes must skip a step together: one that skips while the others run backward would
+    leave their gradient all-reduce waiting forever.
+    """
+    if accelerator.num_processes == 1:
+        return mine
+    flags = accelerator.gather(torch.tensor([int(mine)], device=accelerator.device))
+    return bool(flags.min().item())
+
+
 # ------------------------------------------------------------------------- validation
 
 
 @torch.no_grad()
 def _validate(model_core: GenzIQA, val_sets: list[Split], cache, settings, config, accelerator):
-    """Score every validation set at the fixed scoring timesteps; metrics per set."""
+    """Score every validation set at the fixed scoring timesteps; metrics per set.
+
+    With several processes each scores every N-th image and the predictions are gathered, so
+    every process gets the same metrics.
+    """
+    from accelerate.utils import gather_object
+
     was_training = model_core.training
     model_core.eval()
     results = {}
@@ -463,24 +492,27 @@ def _validate(model_core: GenzIQA, val_sets: list[Split], cache, settings, confi
                 cache,
                 settings,
             )
+            mine = list(range(accelerator.process_index, len(data), accelerator.num_processes))
             loader = DataLoader(
                 data,
                 batch_size=config.val_batch_size,
+                sampler=mine,
                 num_workers=config.num_workers,
                 collate_fn=collate_items,
             )
-            predictions, labels = [], []
+            pairs: list[tuple[float, float]] = []
             for items in loader:
                 latents, batch_labels = _batch(model_core, items, cache, lambda _: None)
                 if latents is None:
                     continue
-                predictions.append(model_core(latents=latents).score.double().cpu())
-                labels.append(batch_labels.double())
-            if not predictions:
+                scores = model_core(latents=latents).score.double().cpu().tolist()
+                pairs.extend(zip(scores, batch_labels.double().tolist(), strict=True))
+            if accelerator.num_processes > 1:
+                pairs = gather_object(pairs)
+            if not pairs:
                 continue
-            metrics = evaluate_predictions(
-                torch.cat(predictions).numpy(), torch.cat(labels).numpy(), split.lower_better
-            )
+            predictions, labels = np.array(pairs).T
+            metrics = evaluate_predictions(predictions, labels, split.lower_better)
             results[split.name] = metrics
     finally:
         model_core.train(was_training)
