@@ -442,7 +442,10 @@ def datasets() -> int:
     return EXIT_OK
 
 
-@app.command(epilog="Several GPUs: accelerate launch -m genziqa train ... (same flags).")
+@app.command(
+    epilog="Several GPUs: accelerate launch -m genziqa train ... (same flags; "
+    "--batch-size is per process)."
+)
 def train(
     train_data: Annotated[
         list[str], typer.Option("--train", help="Training database as NAME=ROOT (repeatable).")
@@ -459,7 +462,9 @@ def train(
         "stabilityai/stable-diffusion-2-1-base"
     ),
     epochs: Annotated[int, typer.Option(min=1)] = 10,
-    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Images per step in each process (global: x processes).")
+    ] = 16,
     lr: Annotated[float, typer.Option()] = 1e-4,
     weight_decay: Annotated[float, typer.Option()] = 0.01,
     grad_clip: Annotated[float, typer.Option()] = 1.0,
