@@ -37,10 +37,8 @@ def read(root: Path) -> pd.DataFrame:
     names = labels["name"].astype(str).tolist()
     images = find_image_dir(root, IMAGE_DIRS, names[0] if names else "", "the AGIQA-3K images")
     return make_table(
-        INFO.name,
+        INFO,
         [images / n for n in names],
         to_float(labels["mos_quality"], path, "mos_quality"),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
     )

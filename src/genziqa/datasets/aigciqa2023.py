@@ -45,10 +45,8 @@ def read(root: Path, dimension: str = "quality") -> pd.DataFrame:
     path = root / MAT_FILES[dimension]
     mos = mat_vector(load_mat(path, [VARIABLE], f"the {dimension} MOS")[VARIABLE], path, VARIABLE)
     return make_table(
-        INFO.name,
+        INFO,
         [images / f"{i}.png" for i in range(len(mos))],
         mos,
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
     )

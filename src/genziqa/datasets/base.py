@@ -278,18 +278,21 @@ def normalise(
 
 
 def make_table(
-    name: str,
+    info: DatasetInfo,
     paths: Sequence[Path | str],
     mos: Sequence[float] | np.ndarray,
     *,
     label_file: Path,
-    native_range: tuple[float, float] | None,
-    lower_better: bool,
     split: Sequence[str] | None = None,
     ref_id: Sequence[str] | None = None,
     keep_order: bool = False,
 ) -> pd.DataFrame:
-    """Check and assemble the canonical table (columns `COLUMNS`, one row per image)."""
+    """Check and assemble the canonical table (columns `COLUMNS`, one row per image).
+
+    The label range and direction come from ``info``; a variant of a database (another label
+    scale, a user's CSV) passes ``dataclasses.replace(INFO, ...)``.
+    """
+    name, native_range, lower_better = info.name, info.native_range, info.lower_better
     n = len(paths)
     mos = np.asarray(mos, dtype=np.float64).ravel()
     split = [""] * n if split is None else [str(s) for s in split]

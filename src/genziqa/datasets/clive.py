@@ -65,11 +65,9 @@ def read(root: Path, drop_first: int = 7) -> pd.DataFrame:
         for n in names
     ]
     return make_table(
-        INFO.name,
+        INFO,
         paths,
         mos,
         label_file=mos_path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         keep_order=True,
     )

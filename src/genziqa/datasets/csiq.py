@@ -95,11 +95,9 @@ def read(root: Path) -> pd.DataFrame:
         wanted = f"{ref}.{folder.name}.{level}.png"
         paths.append(lookup_ignoring_case(indexes[folder.name], folder, wanted, path))
     return make_table(
-        INFO.name,
+        INFO,
         paths,
         to_float(rows["dmos"], path, "dmos"),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         ref_id=refs,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -71,12 +72,10 @@ def read(  # `range` shadows the builtin: it is the option's public name
     if any(not n for n in names):
         raise DatasetError(f"{path}: column {path_col!r} has empty image paths")
     return make_table(
-        INFO.name,
+        replace(INFO, native_range=native_range, lower_better=bool(lower_better)),
         [root / n for n in names],
         to_float(labels[score_col], path, score_col),
         label_file=path,
-        native_range=native_range,
-        lower_better=bool(lower_better),
         split=_text_column(labels, split_col),
         ref_id=_text_column(labels, ref_col),
     )

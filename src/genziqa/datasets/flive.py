@@ -96,11 +96,9 @@ def read(root: Path) -> pd.DataFrame:
             split[position[name]] = "test"
 
     return make_table(
-        INFO.name,
+        INFO,
         [images / n for n in names],
         to_float(labels["mos"], label_path, "mos"),
         label_file=label_path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         split=split,
     )

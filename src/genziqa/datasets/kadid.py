@@ -36,11 +36,9 @@ def read(root: Path) -> pd.DataFrame:
     path = root / LABELS
     labels = read_csv(path, ["dist_img", "ref_img", "dmos"])
     return make_table(
-        INFO.name,
+        INFO,
         [images / n for n in labels["dist_img"].astype(str)],
         to_float(labels["dmos"], path, "dmos"),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         ref_id=[PurePath(r).stem for r in labels["ref_img"].astype(str)],
     )

@@ -9,6 +9,7 @@ labels (0-100) only when the scores CSV is absent.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -81,11 +82,9 @@ def read(root: Path, resolution_folder: str | None = None) -> pd.DataFrame:
         split = [SETS[by_name[n]] for n in names]
 
     return make_table(
-        INFO.name,
+        replace(INFO, native_range=native_range),
         [folder / n for n in names],
         to_float(labels["MOS"], label_file, "MOS"),
         label_file=label_file,
-        native_range=native_range,
-        lower_better=INFO.lower_better,
         split=split,
     )

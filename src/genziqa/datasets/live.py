@@ -69,11 +69,9 @@ def read(root: Path) -> pd.DataFrame:
         raise DatasetError(f"{dmos_path}: 'orgs' must hold only 0 and 1")
     keep = np.flatnonzero(orgs == 0)
     return make_table(
-        INFO.name,
+        INFO,
         [paths[i] for i in keep],
         dmos[keep],
         label_file=dmos_path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         ref_id=[PurePath(refs[i]).stem for i in keep],
     )

@@ -70,12 +70,10 @@ def read(root: Path) -> pd.DataFrame:
     pairs = [pair for path in label_files for pair in _parse(path)]
     names = [name for name, _ in pairs]
     return make_table(
-        INFO.name,
+        INFO,
         [where.get(n, folders[0] / n) for n in names],  # absent images are reported there
         [elo for _, elo in pairs],
         label_file=label_dir,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         split=["train"] * len(pairs),
         ref_id=[n.split("_")[0] for n in names],
     )

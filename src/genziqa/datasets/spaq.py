@@ -40,10 +40,8 @@ def read(root: Path) -> pd.DataFrame:
     )
     names = frame[name_column].astype(str).str.strip().tolist()
     return make_table(
-        INFO.name,
+        INFO,
         [images / n for n in names],
         to_float(frame[mos_column], path, mos_column),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
     )

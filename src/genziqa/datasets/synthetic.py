@@ -37,12 +37,10 @@ def read(root: Path) -> pd.DataFrame:
     path = root / LABELS
     labels = read_csv(path, ["image", "mos", "ref_id", "split"], what="the synthetic label CSV")
     return make_table(
-        INFO.name,
+        INFO,
         [root / PurePosixPath(name) for name in labels["image"].astype(str)],
         to_float(labels["mos"], path, "mos"),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         split=labels["split"].fillna("").astype(str).str.strip().tolist(),
         ref_id=labels["ref_id"].fillna("").astype(str).str.strip().tolist(),
     )

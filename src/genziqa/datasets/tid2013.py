@@ -68,11 +68,9 @@ def read(root: Path) -> pd.DataFrame:
     path = root / LABELS
     names, mos = _parse(path)
     return make_table(
-        INFO.name,
+        INFO,
         match_case_insensitive(images, names, path),
         mos,
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         ref_id=[n[:3].lower() for n in names],
     )

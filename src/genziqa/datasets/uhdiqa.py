@@ -58,11 +58,9 @@ def read(root: Path) -> pd.DataFrame:
     else:
         folders = [_folder_of(root, n, path) for n in names]
     return make_table(
-        INFO.name,
+        INFO,
         [root / f / n for f, n in zip(folders, names, strict=True)],
         to_float(labels["quality_mos"], path, "quality_mos"),
         label_file=path,
-        native_range=INFO.native_range,
-        lower_better=INFO.lower_better,
         split=[FOLDERS[f] for f in folders],
     )
