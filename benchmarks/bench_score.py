@@ -3,6 +3,7 @@ genziqa's own path, in the same run, on the current device.
 
     python benchmarks/bench_score.py                 # 2 images, CPU: about 12 minutes
     python benchmarks/bench_score.py --images 8      # a GPU: seconds per image
+    python benchmarks/bench_score.py --tiny          # the tiny test model: a smoke run
 
 Paths, each from JPEG files on disk to scores:
 
@@ -88,6 +89,12 @@ def reference_scores(model, paths: list[Path], explicit_attention: bool) -> list
     return scores
 
 
+def tiny_model(device: str = "cpu"):
+    from genziqa import GenzIQA
+
+    return GenzIQA.from_pretrained("genziqa-tiny").to(device)
+
+
 def genziqa_scores(model, paths: list[Path], batch_size: int, workers: int) -> list[float]:
     rows: list[dict] = []
     score_files(model, paths, rows.extend, batch_size=batch_size, num_workers=workers)
@@ -115,6 +122,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-sdpa-reference", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--tiny", action="store_true", help="the tiny test model (checks the paths, not speed)"
+    )
     args = parser.parse_args(argv)
 
     from genziqa.inference import resolve_device
@@ -126,29 +136,31 @@ def main(argv: list[str] | None = None) -> dict:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads",
         flush=True,
     )
-    peak32 = matmul_peak(device, torch.float32)
-    peak16 = matmul_peak(device, torch.bfloat16) if gpu else None
+    matmul_size = 1024 if args.tiny else 4096
+    peak32 = matmul_peak(device, torch.float32, matmul_size)
+    peak16 = matmul_peak(device, torch.bfloat16, matmul_size) if gpu else None
     print(
         f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s"
         + (f", bf16 {peak16 / 1e12:.1f} TFLOP/s" if peak16 else ""),
         flush=True,
     )
-    flops = useful_flops_per_image()
+    build = tiny_model if args.tiny else sd21_base_model
+    started = time.perf_counter()
+    model = build(device=str(device))
+    flops = useful_flops_per_image(model=model if args.tiny else None)
     print(
-        f"useful work per image: {flops['per_image'] / 1e12:.2f} TFLOP (VAE "
-        f"{flops['vae'] / 1e12:.2f} + {flops['unet_rows_per_image']} U-Net rows x "
-        f"{flops['unet_row'] / 1e12:.3f})",
+        f"useful work per image: {flops['per_image'] / 1e12:.3g} TFLOP (VAE "
+        f"{flops['vae'] / 1e12:.3g} + {flops['unet_rows_per_image']} U-Net rows x "
+        f"{flops['unet_row'] / 1e12:.3g})",
         flush=True,
     )
 
-    started = time.perf_counter()
-    model = sd21_base_model(device=str(device))
     print(f"model built in {time.perf_counter() - started:.0f} s", flush=True)
     # On a GPU the timed genziqa path runs a bf16 copy (same seeded weights); the fp32 model
     # serves the reference paths and the exactness check.
     ours = model
     if gpu:
-        ours = sd21_base_model(device=str(device)).to(torch.bfloat16)
+        ours = build(device=str(device)).to(torch.bfloat16)
     rows = len(model.config.scoring.timesteps) * model.prompts.num_prompts
     ours.unet_batch_size = rows * 4 if gpu else ours.prompts.num_prompts
     compiled = None

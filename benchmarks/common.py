@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
 
 from genziqa import GenzIQA, GenzIQAConfig
 from genziqa.backbone import Backbone
@@ -156,17 +157,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def useful_flops_per_image(config: GenzIQAConfig | None = None) -> dict[str, float]:
+def useful_flops_per_image(
+    config: GenzIQAConfig | None = None, model: GenzIQA | None = None
+) -> dict[str, float]:
     """FLOPs of one image's real work (VAE once, K x P U-Net rows, prompts once), counted by
-    torch.utils.flop_counter on a meta-device copy of the model (shapes only, instant)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model = GenzIQA(config or GenzIQAConfig(), sd21_base_backbone("meta")).to("meta")
+    torch.utils.flop_counter on ``model`` or, by default, on a meta-device copy of SD 2.1-base
+    (shapes only, instant)."""
+    if model is None:
+        model = GenzIQA(config or GenzIQAConfig(), sd21_base_backbone("meta")).to("meta")
+    prefix_sharing = model.shared_prefix.enabled
     model.shared_prefix.enabled = False
+    try:
+        return _count_flops(model)
+    finally:
+        model.shared_prefix.enabled = prefix_sharing
+
+
+def _count_flops(model: GenzIQA) -> dict[str, float]:
     counts = {}
     resolution = model.resolution
+    device = model.device
     with torch.no_grad():
-        images = torch.zeros(1, 3, resolution, resolution, device="meta")
+        images = torch.zeros(1, 3, resolution, resolution, device=device)
         with FlopCounterMode(display=False) as counter:
             latents = model.vae.encode(images).latent_dist.mean
         counts["vae"] = counter.get_total_flops()
@@ -181,7 +193,7 @@ def useful_flops_per_image(config: GenzIQAConfig | None = None) -> dict[str, flo
         with FlopCounterMode(display=False) as counter:
             model.unet(
                 latents.repeat(rows, 1, 1, 1),
-                torch.full((rows,), 50, device="meta"),
+                torch.full((rows,), 50, device=device),
                 embeds,
             )
         counts["unet_row"] = counter.get_total_flops() / rows
