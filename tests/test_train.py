@@ -329,9 +329,22 @@ def _torchrun(out: Path, root: Path, cache: Path, *extra: str) -> subprocess.Com
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     command += ["--standalone", *_train_cli(out, root, cache, "--epochs", "2", *extra)[1:]]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, errors = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both workers
+        out, errors = proc.communicate()
+        pytest.fail(f"two-process training hung: {errors[-3000:]}")
+    assert proc.returncode == 0, errors[-3000:]
+    return subprocess.CompletedProcess(command, proc.returncode, out, errors)
 
 
 def test_two_process_training_shards_resumes_and_validates_on_every_image(
