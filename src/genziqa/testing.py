@@ -21,9 +21,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from transformers import CLIPTokenizer
 
 TINY_BACKBONE_VERSION = 4
 TINY_SEED = 0
@@ -161,7 +164,7 @@ def _bytes_to_unicode() -> list[str]:
     return [chr(c) for c in codes]
 
 
-def tiny_tokenizer(max_length: int = 77):
+def tiny_tokenizer(max_length: int = 77) -> CLIPTokenizer:
     """A byte-level CLIP BPE tokenizer with a small vocabulary, built offline.
 
     Every byte is a token (so any text tokenizes), plus whole-word merges for ``TINY_WORDS``.

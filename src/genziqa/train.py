@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ from .model import GenzIQA
 from .provenance import provenance
 from .splits import apply_split
 from .training_data import Item, LabelledImages, collate_items
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
 
 @dataclass(frozen=True)
@@ -456,7 +459,7 @@ def _latent_settings(model: GenzIQA) -> str:
     )
 
 
-def _all_have_a_batch(accelerator, mine: bool) -> bool:
+def _all_have_a_batch(accelerator: Accelerator, mine: bool) -> bool:
     """Whether every process has a batch this step (a file that fails to decode can empty one).
 
     Processes must skip a step together: one that skips while the others run backward would
@@ -472,7 +475,14 @@ def _all_have_a_batch(accelerator, mine: bool) -> bool:
 
 
 @torch.no_grad()
-def _validate(model_core: GenzIQA, val_sets: list[Split], cache, settings, config, accelerator):
+def _validate(
+    model_core: GenzIQA,
+    val_sets: list[Split],
+    cache: LatentCache | None,
+    settings: str,
+    config: TrainConfig,
+    accelerator: Accelerator,
+) -> dict[str, dict]:
     """Score every validation set at the fixed scoring timesteps; metrics per set.
 
     With several processes each scores every N-th image and the predictions are gathered, so
@@ -547,7 +557,9 @@ def _save_model(folder: Path, model: GenzIQA, config: TrainConfig, extras: dict)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _save_state(out: Path, model: GenzIQA, optimizer, progress: dict) -> None:
+def _save_state(
+    out: Path, model: GenzIQA, optimizer: torch.optim.Optimizer, progress: dict
+) -> None:
     """A complete resume state; the marker file is written last, so half states are ignored."""
     root = out / "state"
     folder = root / f"step-{progress['global_step']:09d}"
@@ -570,7 +582,7 @@ def _latest_state(out: Path) -> Path | None:
     return states[-1] if states else None
 
 
-def _load_state(folder: Path, model: GenzIQA, optimizer) -> dict:
+def _load_state(folder: Path, model: GenzIQA, optimizer: torch.optim.Optimizer) -> dict:
     model.load_trained_state_dict(load_file(str(folder / "trained.safetensors")))
     meta = json.loads((folder / "optimizer.json").read_text())
     optimizer.load_state_dict(
