@@ -156,6 +156,9 @@ def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, caps
         (["score", "{folder}", "--dtype", "fp8"], "unknown dtype"),
         (["score", "{folder}", "--backbone", "org/not-cached"], "not in the Hugging Face cache"),
         (["score", "{folder}", "--overwrite", "--retry-errors", "-o", "{folder}/a.csv"], "exclude"),
+        (["score", "{folder}", "--shard", "0/2"], "--shard must be K/N"),
+        (["score", "{folder}", "--shard", "3/2"], "--shard must be K/N"),
+        (["score", "{folder}", "--shard", "half"], "--shard must be K/N"),
         (["bogus-command"], "No such command"),
     ],
 )
@@ -297,3 +300,18 @@ def test_presets_change_timesteps_and_resolution(good_folder, tmp_path):
     assert main([*base, "-o", str(a), "--preset", "fastest"]) == 0
     assert main([*base, "-o", str(b), "--timesteps", "1", "--resolution", "32"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+def test_shards_split_a_folder_into_disjoint_parts_with_the_same_scores(good_folder, tmp_path):
+    full = tmp_path / "full.csv"
+    assert main(["score", str(good_folder), "-o", str(full), *FAST]) == EXIT_OK
+    parts = []
+    for k in (1, 2, 3):
+        out = tmp_path / f"part{k}.csv"
+        assert main(["score", str(good_folder), "--shard", f"{k}/3", "-o", str(out), *FAST]) == 0
+        parts.append(pd.read_csv(out))  # an empty shard still leaves a valid, empty table
+    joined = pd.concat(parts).sort_values("path").reset_index(drop=True)
+    assert joined["path"].is_unique
+    expected = pd.read_csv(full).sort_values("path").reset_index(drop=True)
+    pd.testing.assert_frame_equal(joined, expected)
+    assert sum(len(p) > 0 for p in parts) >= 2  # the six photos really are spread out

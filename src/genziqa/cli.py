@@ -112,6 +112,14 @@ def score(
         int,
         typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
     ] = 89_478_485,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="K/N",
+            help="Score only shard K of N (by a hash of each path): run N processes, e.g. one "
+            "per GPU, each with its own --output.",
+        ),
+    ] = None,
     offline: Annotated[bool, typer.Option(help="Never use the network.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")] = False,
 ) -> int:
@@ -121,12 +129,16 @@ def score(
     batch finishes, so an interrupted run loses at most one batch, and running the same
     command again skips what the output already holds.
     """
-    from .images import find_images
+    from .images import find_images, parse_shard, select_shard
     from .outputs import ScoreWriter, format_for, read_scores
     from .score_files import score_files
 
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
+    try:
+        shard_index, shard_count = parse_shard(shard) if shard else (1, 1)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
     if output is not None:
         try:
             format_for(output)
@@ -138,6 +150,11 @@ def score(
         raise UsageProblem(str(error)) from None
     if not files:
         raise UsageProblem(f"no image files found in {' '.join(paths)}")
+    if shard_count > 1:
+        found = len(files)
+        files = select_shard(files, shard_index, shard_count)
+        if not quiet:
+            err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {found} images.")
 
     writer = ScoreWriter(output, overwrite=overwrite, retry_errors=retry_errors) if output else None
     try:

@@ -45,6 +45,7 @@ the global set to the caller's limit for the duration of the call, under a lock,
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
 import stat
@@ -138,6 +139,26 @@ def find_images(inputs: Sequence[str | Path], recursive: bool = False) -> list[P
         else:
             raise _not_found(item, "no such file or folder")
     return sorted(found, key=str)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1 <= K <= N) -> (K, N); ValueError with the accepted form otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise ValueError(f"--shard must be K/N with 1 <= K <= N (e.g. 2/4), got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def select_shard(files: Sequence[Path], index: int, count: int) -> list[Path]:
+    """The files of shard ``index`` of ``count`` (1-based): each file's shard is a hash of its
+    absolute path, so N processes given the same inputs split them without talking to each
+    other, and a file keeps its shard when others are added or removed."""
+    return [
+        path
+        for path in files
+        if int.from_bytes(hashlib.sha256(str(path).encode()).digest()[:8], "big") % count
+        == index - 1
+    ]
 
 
 def _images_in_folder(folder: Path, recursive: bool) -> Iterator[Path]:
