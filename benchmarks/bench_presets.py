@@ -25,7 +25,7 @@ from genziqa import GenzIQA
 from genziqa.datasets import load_table
 from genziqa.lora import merged_lora
 from genziqa.metrics import srcc
-from genziqa.presets import PRESETS, preset_overrides
+from genziqa.presets import PRESETS, preset_settings
 
 from common import sd21_base_model, write_photos
 
@@ -37,15 +37,15 @@ def speedups(images: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder, merged_lora(model.unet):
         paths = write_photos(Path(folder), images)
         for name in PRESETS:
-            chosen = preset_overrides(name, native)
-            model.set_scoring(chosen["scoring.timesteps"], chosen["preprocess.resolution"])
+            chosen = preset_settings(name, native)
+            model.set_scoring(**chosen)
             model.unet_batch_size = model.prompts.num_prompts  # the CPU setting; see inference.py
             start = time.perf_counter()
             model.score(paths, batch_size=1)
             seconds[name] = (time.perf_counter() - start) / images
             print(
-                f"  {name:<10} {chosen['preprocess.resolution']} px, "
-                f"{len(chosen['scoring.timesteps'])} timesteps: {seconds[name]:.1f} s/image",
+                f"  {name:<10} {chosen['resolution']} px, "
+                f"{len(chosen['timesteps'])} timesteps: {seconds[name]:.1f} s/image",
                 flush=True,
             )
     return seconds
@@ -79,8 +79,7 @@ def agreement(model_dir: Path | None, work: Path) -> tuple[dict[str, float], dic
     native = model.resolution
     scores = {}
     for name in PRESETS:
-        chosen = preset_overrides(name, native)
-        model.set_scoring(chosen["scoring.timesteps"], chosen["preprocess.resolution"])
+        model.set_scoring(**preset_settings(name, native))
         scores[name] = model.score(list(table["path"]), batch_size=16)
     rank = {name: srcc(scores[name], scores["reference"]) for name in PRESETS}
     quality = {name: srcc(scores[name][held_out], table["mos"][held_out]) for name in PRESETS}

@@ -138,6 +138,20 @@ def test_retry_errors_rescore_fixed_files(good_folder, tmp_path):
     assert len(table) == 7 and set(table["status"]) == {"ok"}
 
 
+def test_retry_errors_keeps_the_error_rows_of_files_outside_the_run(good_folder, tmp_path):
+    out = tmp_path / "scores.csv"
+    (good_folder / "bad.png").write_bytes(b"")
+    first = [str(good_folder / "photo0.jpg"), str(good_folder / "bad.png")]
+    assert main(["score", *first, "-o", str(out), *FAST]) == EXIT_SOME_FAILED
+    other = str(good_folder / "photo1.png")
+    assert main(["score", other, "-o", str(out), "--retry-errors", *FAST]) == EXIT_OK
+    table = pd.read_csv(out).set_index("path")
+    assert table.loc[str(good_folder / "bad.png"), "status"] == "error"  # not lost
+    assert len(table) == 3
+    # Its exit code counts only the files it was given; the whole folder includes bad.png.
+    assert main(["score", str(good_folder), "-o", str(out), *FAST]) == EXIT_SOME_FAILED
+
+
 def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, capsys):
     assert main(["score", str(good_folder / "photo0.jpg"), *FAST]) == EXIT_OK
     lines = capsys.readouterr().out.strip().splitlines()
@@ -156,6 +170,11 @@ def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, caps
         (["score", "{folder}", "--dtype", "fp8"], "unknown dtype"),
         (["score", "{folder}", "--backbone", "org/not-cached"], "not in the Hugging Face cache"),
         (["score", "{folder}", "--overwrite", "--retry-errors", "-o", "{folder}/a.csv"], "exclude"),
+        (["score", "{folder}", "--device", "gpu"], "unknown device"),
+        (["score", "{folder}", "-o", "{folder}/no/such/folder.csv"], "does not exist"),
+        (["score", "{folder}", "-o", "{folder}/sub.csv"], "is a folder"),
+        (["score", "{folder}", "--preset", "quick"], "unknown preset"),
+        (["score", "{folder}", "--overwrite"], "--output file"),
         (["score", "{folder}", "--shard", "0/2"], "--shard must be K/N"),
         (["score", "{folder}", "--shard", "3/2"], "--shard must be K/N"),
         (["score", "{folder}", "--shard", "half"], "--shard must be K/N"),
@@ -164,6 +183,7 @@ def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, caps
 )
 def test_usage_errors_exit_2_with_one_line(good_folder, capsys, args, message):
     argv = [a.format(folder=good_folder) for a in args]
+    (good_folder / "sub.csv").mkdir()  # an output path that is a folder
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main(argv) == EXIT_USAGE
@@ -287,19 +307,21 @@ def test_resume_after_a_real_kill_scores_every_image_exactly_once(tmp_path):
 
 
 def test_presets_change_timesteps_and_resolution(good_folder, tmp_path):
-    from genziqa.presets import PRESETS, preset_overrides
+    from genziqa.presets import PRESETS, preset_settings
 
-    assert preset_overrides("faster", 512) == {
-        "scoring.timesteps": (9, 59),
-        "preprocess.resolution": 384,
-    }
-    assert preset_overrides("fastest", 64)["preprocess.resolution"] == 32
+    assert preset_settings("faster", 512) == {"timesteps": (9, 59), "resolution": 384}
+    assert preset_settings("fastest", 64)["resolution"] == 32
     assert set(PRESETS) == {"reference", "fast", "faster", "fastest"}
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     base = ["score", str(good_folder), "--model", "genziqa-tiny", "--workers", "0", "-q"]
     assert main([*base, "-o", str(a), "--preset", "fastest"]) == 0
     assert main([*base, "-o", str(b), "--timesteps", "1", "--resolution", "32"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+    # An explicit flag wins over the preset's value for it.
+    c = tmp_path / "c.csv"
+    assert main([*base, "-o", str(c), "--preset", "fastest", "--timesteps", "8"]) == 0
+    assert main([*base, "-o", str(a), "--timesteps", "8", "--resolution", "32", "--overwrite"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(c))
 
 
 def test_shards_split_a_folder_into_disjoint_parts_with_the_same_scores(good_folder, tmp_path):

@@ -130,11 +130,19 @@ def score(
     command again skips what the output already holds.
     """
     from .images import find_images, parse_shard, select_shard
-    from .outputs import ScoreWriter, format_for, read_scores
+    from .outputs import ScoreWriter, format_for
+    from .presets import check_preset
     from .score_files import score_files
 
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
+    if (overwrite or retry_errors) and output is None:
+        raise UsageProblem("--overwrite and --retry-errors act on an --output file; none given")
+    if preset is not None:
+        try:
+            check_preset(preset)
+        except ValueError as error:
+            raise UsageProblem(str(error)) from None
     try:
         shard_index, shard_count = parse_shard(shard) if shard else (1, 1)
     except ValueError as error:
@@ -156,13 +164,20 @@ def score(
         if not quiet:
             err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {found} images.")
 
-    writer = ScoreWriter(output, overwrite=overwrite, retry_errors=retry_errors) if output else None
+    wanted = {str(p) for p in files}
+    try:
+        writer = (
+            ScoreWriter(output, overwrite=overwrite, retry_errors=retry_errors and wanted)
+            if output
+            else None
+        )
+    except (ValueError, OSError) as error:
+        raise UsageProblem(str(error)) from None
     try:
         todo = [p for p in files if writer is None or str(p) not in writer.done]
         if writer is not None and len(todo) < len(files) and not quiet:
             err.print(f"Resuming: {len(files) - len(todo)} of {len(files)} already in {output}.")
         rows_for_table: list[dict] = []
-        started = time.perf_counter()
         summary = None
         if todo:
             scorer = _load_scoring_model(
@@ -178,6 +193,7 @@ def score(
                 preset=preset,
                 compile=compile,
             )
+            started = time.perf_counter()  # images/s without the model's loading
             write = writer.write if writer is not None else rows_for_table.extend
             with _progress(len(todo), quiet) as advance:
                 summary = score_files(
@@ -189,18 +205,14 @@ def score(
                     max_pixels=max_pixels or None,
                     on_progress=advance,
                 )
+            elapsed = time.perf_counter() - started
     finally:
         if writer is not None:
             writer.close()
-    elapsed = time.perf_counter() - started
 
-    if output is None:
+    if writer is None:
         _print_rows(rows_for_table)
-        failed = sum(row["status"] == "error" for row in rows_for_table)
-    else:
-        table = read_scores(output)
-        mine = table[table["path"].isin({str(p) for p in files})]
-        failed = int((mine["status"] == "error").sum())
+    failed = (summary.failed if summary else 0) + len(writer.failed & wanted if writer else ())
     if summary is not None and not quiet:
         rate = (summary.scored + summary.failed) / elapsed if elapsed > 0 else 0.0
         where = f" -> {output}" if output else ""
@@ -234,7 +246,7 @@ def _load_scoring_model(
     from .config import DEFAULT_BACKBONE, spaced_timesteps
     from .inference import prepare_for_scoring, resolve_device, resolve_dtype
     from .model import GenzIQA, ModelNotFoundError
-    from .presets import preset_overrides
+    from .presets import preset_settings
 
     name = model or "zero-shot"
     if model is None and not quiet:
@@ -243,14 +255,8 @@ def _load_scoring_model(
             f"{backbone or DEFAULT_BACKBONE} (UNTRAINED: hand-written prompts, no learned context "
             f"or LoRA)."
         )
-    overrides: dict = {}
+    overrides = {} if backbone_config is None else {"backbone.config": backbone_config}
     try:
-        if timesteps is not None:
-            overrides["scoring.timesteps"] = spaced_timesteps(timesteps)
-        if resolution is not None:
-            overrides["preprocess.resolution"] = resolution
-        if backbone_config is not None:
-            overrides["backbone.config"] = backbone_config
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
     except ValueError as error:
@@ -264,15 +270,12 @@ def _load_scoring_model(
         )
     except (ModelNotFoundError, BackboneNotFoundError, ValueError) as error:
         raise UsageProblem(str(error)) from None
-    if preset is not None:
-        try:
-            chosen = preset_overrides(preset, loaded.resolution)
-        except ValueError as error:
-            raise UsageProblem(str(error)) from None
-        loaded.set_scoring(
-            timesteps=None if timesteps is not None else chosen["scoring.timesteps"],
-            resolution=None if resolution is not None else chosen["preprocess.resolution"],
-        )
+    settings = preset_settings(preset, loaded.resolution) if preset else {}
+    if timesteps is not None:  # an explicit flag wins over the preset
+        settings["timesteps"] = spaced_timesteps(timesteps)
+    if resolution is not None:
+        settings["resolution"] = resolution
+    loaded.set_scoring(**settings)
     return prepare_for_scoring(loaded, torch_device, torch_dtype, compile=compile)
 
 
@@ -516,8 +519,10 @@ def train(
     cpu: Annotated[bool, typer.Option(help="Train on the CPU even if a GPU is there.")] = False,
 ) -> int:
     """Train prompts and cross-attention LoRA on one or more databases (reference recipe)."""
+    from .backbone import BackboneNotFoundError
     from .config import BackboneConfig, GenzIQAConfig, LoRAConfig, PreprocessConfig, PromptConfig
-    from .train import TrainConfig
+    from .datasets import DatasetError
+    from .train import TrainConfig, TrainSetupError
     from .train import train as run_training
 
     _quiet_libraries()
@@ -559,8 +564,11 @@ def train(
                 "cpu": cpu,
             }
         )
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    try:
         result = run_training(config, resume=resume, log=lambda text: err.print(text, markup=False))
-    except (ValueError, FileNotFoundError) as error:
+    except (DatasetError, TrainSetupError, BackboneNotFoundError) as error:
         raise UsageProblem(str(error)) from None
     best = (
         f"epoch {result.best_epoch}, SRCC {result.best_srcc:.4f}" if result.best_epoch else "none"

@@ -39,6 +39,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -102,14 +103,20 @@ class ScoreWriter:
     :attr:`done`; a cut-short last line left by a killed run is repaired first.
     ``overwrite=True`` deletes the existing output (and Parquet journal) instead.
     ``retry_errors=True`` drops the existing ``error`` rows (rewriting the file atomically),
-    so that those paths are scored again and :attr:`done` holds only the ``ok`` paths.
+    so that those paths are scored again and :attr:`done` holds only the ``ok`` paths; a set of
+    paths drops only those paths' error rows (the files of this run), keeping the others.
+    :attr:`failed` holds the paths of the error rows that stay.
 
     Use it as a context manager; leaving the block calls :meth:`close`, which for Parquet
     also happens when the block raises, so every written batch ends up in the Parquet file.
     """
 
     def __init__(
-        self, path: str | Path, overwrite: bool = False, *, retry_errors: bool = False
+        self,
+        path: str | Path,
+        overwrite: bool = False,
+        *,
+        retry_errors: bool | AbstractSet[str] = False,
     ) -> None:
         self.path = Path(path)
         self.format = format_for(self.path)
@@ -133,6 +140,7 @@ class ScoreWriter:
         else:
             existing = self._open_text(retry_errors)
         self._done = frozenset(row["path"] for row in existing)  # type: ignore[misc]
+        self.failed = frozenset(row["path"] for row in existing if row["status"] == "error")
 
     @property
     def done(self) -> frozenset[str]:
@@ -142,12 +150,13 @@ class ScoreWriter:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _open_text(self, retry_errors: bool) -> list[Row]:
+    def _open_text(self, retry_errors: bool | AbstractSet[str]) -> list[Row]:
         """Repair or rewrite an existing CSV/JSONL file, then open it for appending."""
         parsed = _read_text_table(self.path, self.format)
         rows = parsed.rows
-        if retry_errors and any(row["status"] == "error" for row in rows):
-            rows = [row for row in rows if row["status"] == "ok"]
+        kept = [row for row in rows if not _retried(row, retry_errors)]
+        if len(kept) < len(rows):
+            rows = kept
             _atomic_write_text(self.path, _serialise(rows, self.format, header=True))
         elif parsed.valid_end < parsed.size:
             _truncate(self.path, parsed.valid_end)
@@ -158,7 +167,7 @@ class ScoreWriter:
             _fsync_folder(self.path.parent)
         return rows
 
-    def _open_parquet(self, retry_errors: bool) -> list[Row]:
+    def _open_parquet(self, retry_errors: bool | AbstractSet[str]) -> list[Row]:
         """Read the existing Parquet and a leftover journal; with retry_errors, merge now."""
         assert self.journal is not None
         stored = _read_parquet_rows(self.path) if self.path.exists() else []
@@ -166,8 +175,9 @@ class ScoreWriter:
         if journal.valid_end < journal.size:
             _truncate(self.journal, journal.valid_end)
         rows = stored + _not_in(journal.rows, stored)
-        if retry_errors and any(row["status"] == "error" for row in rows):
-            rows = [row for row in rows if row["status"] == "ok"]
+        kept = [row for row in rows if not _retried(row, retry_errors)]
+        if len(kept) < len(rows):
+            rows = kept
             _atomic_write_parquet(self.path, rows)
             self.journal.unlink(missing_ok=True)
             _fsync_folder(self.path.parent)
@@ -454,6 +464,13 @@ def _read_parquet_rows(path: Path) -> list[Row]:
         if row["score"] is None:
             row["score"] = math.nan
     return rows
+
+
+def _retried(row: Row, retry_errors: bool | AbstractSet[str]) -> bool:
+    """Whether ``retry_errors`` drops this row so that its file is scored again."""
+    if row["status"] != "error" or not retry_errors:
+        return False
+    return retry_errors is True or row["path"] in retry_errors  # type: ignore[operator]
 
 
 def _not_in(rows: list[Row], stored: list[Row]) -> list[Row]:

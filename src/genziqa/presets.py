@@ -9,6 +9,7 @@ ranking agreement): 1.9x, 5.4x and 18.7x faster than the reference setting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .config import spaced_timesteps
 
@@ -28,13 +29,15 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def preset_overrides(name: str, native_resolution: int) -> dict[str, object]:
-    """Config overrides for a preset, e.g. {"scoring.timesteps": (9, 34, 59, 84)}."""
+def check_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
-    preset = PRESETS[name]
+    return PRESETS[name]
+
+
+def preset_settings(name: str, native_resolution: int) -> dict[str, Any]:
+    """``GenzIQA.set_scoring`` arguments for a preset, e.g. {"timesteps": (9, 59),
+    "resolution": 384}."""
+    preset = check_preset(name)
     resolution = round(native_resolution * preset.resolution_scale / 16) * 16
-    return {
-        "scoring.timesteps": spaced_timesteps(preset.timesteps),
-        "preprocess.resolution": max(resolution, 16),
-    }
+    return {"timesteps": spaced_timesteps(preset.timesteps), "resolution": max(resolution, 16)}

@@ -104,6 +104,10 @@ class TrainConfig:
 
 
 # Fields a resumed run may change (to extend or shorten it); anything else must match.
+class TrainSetupError(ValueError):
+    """The run cannot start as configured (a usage problem, not a bug): said in one line."""
+
+
 RESUMABLE_CHANGES = ("epochs", "max_steps", "num_workers", "log_every", "tensorboard", "val_every")
 
 
@@ -146,7 +150,9 @@ def load_splits(
         else:  # an explicit validation database is used whole
             chosen = table
         if chosen.empty:
-            raise ValueError(f"{spec}: no rows for {role} (splits present: {set(table['split'])})")
+            raise TrainSetupError(
+                f"{spec}: no rows for {role} (splits present: {set(table['split'])})"
+            )
         splits.append(Split(name, chosen.reset_index(drop=True), lower_better))
     return splits
 
@@ -186,7 +192,9 @@ def train(
         import importlib.util
 
         if importlib.util.find_spec("tensorboard") is None:
-            raise ValueError("--tensorboard needs the tensorboard package: pip install tensorboard")
+            raise TrainSetupError(
+                "--tensorboard needs the tensorboard package: pip install tensorboard"
+            )
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         # accelerate runs several CPU processes (torchrun, accelerate launch) only when told cpu
@@ -213,7 +221,7 @@ def train(
     model.to(accelerator.device)
     parameters = model.trainable_parameters()
     if not parameters:
-        raise ValueError("this model config has nothing to train (zero-shot baseline?)")
+        raise TrainSetupError("this model config has nothing to train (zero-shot baseline?)")
     optimizer = torch.optim.AdamW(
         parameters,
         lr=config.lr,
@@ -623,7 +631,7 @@ def _check_resume(config: TrainConfig, out: Path) -> TrainConfig:
     theirs = saved.to_dict()
     changed = sorted(k for k in mine if mine[k] != theirs[k] and k not in RESUMABLE_CHANGES)
     if changed:
-        raise ValueError(
+        raise TrainSetupError(
             f"--resume: the run in {out} was started with other settings for {changed}; "
             f"resume with the same settings (only {', '.join(RESUMABLE_CHANGES)} may change)"
         )
