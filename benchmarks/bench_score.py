@@ -69,6 +69,7 @@ def reference_scores(model, paths: list[Path], explicit_attention: bool) -> list
         with torch.no_grad():
             for path in paths:
                 model._prompt_cache = None  # the reference runs the text encoder per image
+                embeds = model.prompt_embeds()
                 images = prepare_images([path], model.resolution).to(model.device)
                 latents = model.encode_images(images)
                 timesteps, noise = model.scoring_noise(tuple(latents.shape[1:]))
@@ -78,6 +79,7 @@ def reference_scores(model, paths: list[Path], explicit_attention: bool) -> list
                         latents,
                         timesteps[k : k + 1].to(model.device),
                         noise[k : k + 1].to(model.device),
+                        embeds,
                     )
                     attention.append(a)
                     contrast.append(b)

@@ -122,3 +122,20 @@ def test_processor_handles_4d_input_and_masks(additive: bool) -> None:
     assert torch.equal(
         spatial_logsumexp(torch.zeros(1, 1, 2, 1), 1.0), torch.log(torch.tensor([[[2.0]]]))
     )
+
+
+def test_logits_stay_float32_under_mixed_precision_autocast(unet, monkeypatch) -> None:
+    import genziqa.attention
+
+    pooled_inputs = []
+
+    def recording(logits, lse_lambda):
+        pooled_inputs.append(logits.dtype)
+        return spatial_logsumexp(logits, lse_lambda)
+
+    monkeypatch.setattr(genziqa.attention, "spatial_logsumexp", recording)
+    processors = score_processors(unet, 0.14)
+    sample, timesteps, context = _inputs()
+    with torch.no_grad(), installed(unet, processors), torch.autocast("cpu", torch.bfloat16):
+        unet(sample, timesteps, context)
+    assert pooled_inputs and set(pooled_inputs) == {torch.float32}

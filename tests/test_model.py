@@ -167,6 +167,29 @@ def test_prompt_embeddings_computed_once_for_scoring(tiny_model, images) -> None
     hook.remove()
 
 
+def test_text_encoder_runs_once_per_training_call(tiny_model, images) -> None:
+    calls = []
+    hook = tiny_model.text_encoder.encoder.register_forward_hook(lambda *a: calls.append(1))
+    tiny_model.train()
+    tiny_model.unet_batch_size = 2  # many U-Net calls, one prompt encoding
+    tiny_model(images[:3]).score.sum().backward()
+    hook.remove()
+    assert len(calls) == 1
+
+
+def test_unet_batch_size_below_the_prompt_count_is_a_clear_error(tiny_model, images) -> None:
+    tiny_model.unet_batch_size = 1
+    with pytest.raises(ValueError, match="at least the number of prompts"):
+        tiny_model.score(images[:1])
+
+
+def test_a_backbone_serves_one_model(tiny_backbone_dir) -> None:
+    backbone = load_backbone(str(tiny_backbone_dir))
+    GenzIQA(zero_shot_config(str(tiny_backbone_dir)), backbone)
+    with pytest.raises(ValueError, match="fresh backbone"):
+        GenzIQA(zero_shot_config(str(tiny_backbone_dir)), backbone)
+
+
 def test_vae_runs_once_per_image(tiny_model, images) -> None:
     rows = []
     hook = tiny_model.vae.encoder.register_forward_hook(lambda m, a, o: rows.append(a[0].shape[0]))

@@ -103,17 +103,18 @@ class CrossAttentionScoreProcessor:
         if attn.norm_k is not None:
             key = attn.norm_k(key)
 
-        # The one place the pre-softmax logits exist: (B, heads, h*w, tokens), in float32.
-        logits = torch.matmul(query.float(), key.float().transpose(-1, -2)) * attn.scale
-        if attention_mask is not None:
-            # As in scaled_dot_product_attention: a boolean mask keeps True, a float one adds.
-            if attention_mask.dtype == torch.bool:
-                logits = logits.masked_fill(~attention_mask, float("-inf"))
-            else:
-                logits = logits + attention_mask.float()
-        self.pooled = spatial_logsumexp(logits, self.lse_lambda)
-
-        probs = logits.softmax(dim=-1).to(value.dtype)
+        # The one place the pre-softmax logits exist: (B, heads, h*w, tokens), in float32 even
+        # under mixed-precision autocast (which would otherwise run this matmul in bf16/fp16).
+        with torch.autocast(query.device.type, enabled=False):
+            logits = torch.matmul(query.float(), key.float().transpose(-1, -2)) * attn.scale
+            if attention_mask is not None:
+                # As in scaled_dot_product_attention: a boolean mask keeps True, a float one adds.
+                if attention_mask.dtype == torch.bool:
+                    logits = logits.masked_fill(~attention_mask, float("-inf"))
+                else:
+                    logits = logits + attention_mask.float()
+            self.pooled = spatial_logsumexp(logits, self.lse_lambda)
+            probs = logits.softmax(dim=-1).to(value.dtype)
         hidden_states = torch.matmul(probs, value)
 
         hidden_states = hidden_states.transpose(1, 2).reshape(batch_size, -1, attn.heads * head_dim)

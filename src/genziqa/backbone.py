@@ -139,8 +139,12 @@ def _looks_like_path(source: str) -> bool:
     )
 
 
+def _missing_components(path: Path) -> list[str]:
+    return [name for name in _COMPONENTS if not (path / name).is_dir()]
+
+
 def _check_diffusers_folder(path: Path) -> None:
-    missing = [name for name in _COMPONENTS if not (path / name).is_dir()]
+    missing = _missing_components(path)
     if missing:
         raise BackboneNotFoundError(
             f"backbone folder {path} is not a Stable Diffusion diffusers folder: missing "
@@ -152,27 +156,21 @@ def _check_diffusers_folder(path: Path) -> None:
 def _load_components(
     where: str, revision: str | None, local_files_only: bool, torch_dtype: torch.dtype | None
 ) -> tuple:
+    common = {"revision": revision, "local_files_only": local_files_only}
+    dtype = {} if torch_dtype is None else {"torch_dtype": torch_dtype}
     with warnings.catch_warnings():
         # diffusers passes huggingface_hub an argument it has deprecated; not the user's concern.
         warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
-        return _load_each_component(where, revision, local_files_only, torch_dtype)
-
-
-def _load_each_component(
-    where: str, revision: str | None, local_files_only: bool, torch_dtype: torch.dtype | None
-) -> tuple:
-    common = {"revision": revision, "local_files_only": local_files_only}
-    dtype = {} if torch_dtype is None else {"torch_dtype": torch_dtype}
-    vae = AutoencoderKL.from_pretrained(where, subfolder="vae", **common, **dtype)
-    tokenizer = CLIPTokenizer.from_pretrained(where, subfolder="tokenizer", **common)
-    text_encoder = CLIPTextModel.from_pretrained(
-        where,
-        subfolder="text_encoder",
-        **common,
-        **({} if torch_dtype is None else {"dtype": torch_dtype}),
-    )
-    unet = UNet2DConditionModel.from_pretrained(where, subfolder="unet", **common, **dtype)
-    scheduler = EulerDiscreteScheduler.from_pretrained(where, subfolder="scheduler", **common)
+        vae = AutoencoderKL.from_pretrained(where, subfolder="vae", **common, **dtype)
+        tokenizer = CLIPTokenizer.from_pretrained(where, subfolder="tokenizer", **common)
+        text_encoder = CLIPTextModel.from_pretrained(
+            where,
+            subfolder="text_encoder",
+            **common,
+            **({} if torch_dtype is None else {"dtype": torch_dtype}),
+        )
+        unet = UNet2DConditionModel.from_pretrained(where, subfolder="unet", **common, **dtype)
+        scheduler = EulerDiscreteScheduler.from_pretrained(where, subfolder="scheduler", **common)
     return vae, tokenizer, text_encoder, unet, scheduler
 
 
@@ -247,9 +245,10 @@ def backbone_availability(config: BackboneConfig | str) -> str:
     source = resolve_backbone_source(config.source)
     path = Path(source).expanduser()
     if path.is_file():
-        return f"local single file {path} (available offline)"
+        configs = config.config or "inferred from the weights, read from the hub cache"
+        return f"local single file {path} (component configs: {configs})"
     if path.is_dir():
-        missing = [name for name in _COMPONENTS if not (path / name).is_dir()]
+        missing = _missing_components(path)
         if missing:
             return f"local folder {path}, INCOMPLETE: missing {', '.join(missing)}"
         return f"local diffusers folder {path} (available offline)"

@@ -75,9 +75,9 @@ def merged_lora(unet: UNet2DConditionModel) -> Iterator[int]:
     """
     layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
     saved = [layer.get_base_layer().weight.detach().clone() for layer in layers]
-    for layer in layers:
-        layer.merge()
     try:
+        for layer in layers:  # inside the try: a merge failing half way is undone too
+            layer.merge()
         yield len(layers)
     finally:
         with torch.no_grad():

@@ -45,7 +45,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import __version__
-from .attention import score_processors
+from .attention import CrossAttentionScoreProcessor, score_processors
 from .backbone import Backbone, load_backbone
 from .config import GenzIQAConfig
 from .latents import encode_latents
@@ -123,6 +123,14 @@ class GenzIQA(nn.Module):
         self.vae_scale_factor = backbone.vae_scale_factor
         # Installed for the model's lifetime, not per call: gradient checkpointing re-runs the
         # U-Net forward during backward, which must see the same processors.
+        if any(
+            isinstance(p, CrossAttentionScoreProcessor) for p in self.unet.attn_processors.values()
+        ):
+            raise ValueError(
+                "this backbone's U-Net already serves another GenzIQA model (its processors "
+                "and hooks are installed for that model's lifetime); load a fresh backbone "
+                "for each model"
+            )
         self._processors = score_processors(self.unet, self.config.scoring.lse_lambda)
         self.unet.set_attn_processor({**self.unet.attn_processors, **self._processors})
         self.layer_names = list(self._processors)
@@ -317,8 +325,10 @@ class GenzIQA(nn.Module):
 
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         """Images (B, 3, R, R) in [0, 1] -> latents (B, C, R/f, R/f), float32; VAE in chunks."""
+        # Contiguous NCHW: kernels round differently for other memory layouts (channels-last).
         pixels = normalize(
-            images.to(self.device, torch.float32), self.config.preprocess.normalization
+            images.to(self.device, torch.float32).contiguous(),
+            self.config.preprocess.normalization,
         )
         noise = None
         if self.config.scoring.latent == "sample":
@@ -362,6 +372,7 @@ class GenzIQA(nn.Module):
 
         See ``score_latents`` for ``timesteps`` and ``noise``. Training goes through here
         (not ``score_latents``) so that wrappers such as DistributedDataParallel see the call.
+        ``scoring.test_time_flips`` acts on images only: latents are scored as given.
         """
         if (images is None) == (latents is None):
             raise ValueError("pass exactly one of images or latents")
@@ -403,46 +414,23 @@ class GenzIQA(nn.Module):
         steps = timesteps.shape[1]
         timesteps = timesteps.to(self.device)
         noise = noise.to(self.device, torch.float32)
+        rows = self._rows_per_unet_call(steps)
+        embeds = self.prompt_embeds()  # once per call: in training it runs the text encoder
         attention, contrast = [], []
-        rows_per_image = steps * self.prompts.num_prompts
-        if self.unet_batch_size >= rows_per_image:
-            # Whole images per U-Net call, so an image's rows sit at the same offsets in every
-            # call whatever else is in the batch.
-            per_call = self.unet_batch_size // rows_per_image
-            chunks = zip(
-                self._fixed_chunks(latents, per_call),
-                self._fixed_chunks(timesteps, per_call),
-                self._fixed_chunks(noise, per_call),
-                strict=True,
-            )
-            for chunk_latents, chunk_t, chunk_noise in chunks:
-                a, b = self._score_pairs(
-                    chunk_latents.repeat_interleave(steps, dim=0),
-                    chunk_t.reshape(-1),
-                    chunk_noise.reshape(-1, *latents.shape[1:]),
-                )
-                attention.append(a.view(-1, steps, self.num_layers))
-                contrast.append(b.view(-1, steps))
-        else:
-            # Smaller calls: each image's timesteps in fixed groups, again the same layout.
-            group = max(
-                g
-                for g in range(1, steps + 1)
-                if steps % g == 0 and g * self.prompts.num_prompts <= self.unet_batch_size
-            )
-            for index in range(batch):
-                parts = [
-                    self._score_pairs(
-                        latents[index : index + 1].expand(group, *latents.shape[1:]),
-                        timesteps[index, start : start + group],
-                        noise[index, start : start + group],
-                    )
-                    for start in range(0, steps, group)
-                ]
-                attention.append(torch.cat([a for a, _ in parts]).view(1, steps, self.num_layers))
-                contrast.append(torch.cat([b for _, b in parts]).view(1, steps))
-        attention_scores = torch.cat(attention)[:batch]
-        contrast_t = torch.cat(contrast)[:batch]
+        # Each image's T rows start at a multiple of T (or lie in whole groups of T), and
+        # every call has the same shape, so a score never depends on the rest of the batch.
+        chunks = zip(
+            self._fixed_chunks(latents.repeat_interleave(steps, dim=0), rows),
+            self._fixed_chunks(timesteps.reshape(-1), rows),
+            self._fixed_chunks(noise.reshape(-1, *latents.shape[1:]), rows),
+            strict=True,
+        )
+        for chunk_latents, chunk_t, chunk_noise in chunks:
+            a, b = self._score_pairs(chunk_latents, chunk_t, chunk_noise, embeds)
+            attention.append(a)
+            contrast.append(b)
+        attention_scores = torch.cat(attention)[: batch * steps].view(batch, steps, -1)
+        contrast_t = torch.cat(contrast)[: batch * steps].view(batch, steps)
         layer_scores = attention_scores + contrast_t.unsqueeze(-1)
         if self.config.scoring.score == "contrast":
             raw = -contrast_t.mean(dim=1)
@@ -451,16 +439,37 @@ class GenzIQA(nn.Module):
         score = raw if self.calibration is None else self.calibration(raw.unsqueeze(-1)).squeeze(-1)
         return GenzIQAOutput(score, layer_scores, attention_scores, contrast_t)
 
+    def _rows_per_unet_call(self, steps: int) -> int:
+        """(latent, timestep) rows per U-Net call, each run for the P prompts: whole images'
+        T rows when ``unet_batch_size`` holds T x P, else the largest group of one image's
+        timesteps that fits."""
+        prompts = self.prompts.num_prompts
+        if self.unet_batch_size < prompts:
+            raise ValueError(
+                f"unet_batch_size must be at least the number of prompts ({prompts}), "
+                f"got {self.unet_batch_size}"
+            )
+        if self.unet_batch_size >= steps * prompts:
+            return self.unet_batch_size // (steps * prompts) * steps
+        return max(
+            g for g in range(1, steps + 1) if steps % g == 0 and g * prompts <= self.unet_batch_size
+        )
+
     def _score_pairs(
-        self, latents: torch.Tensor, timesteps: torch.Tensor, noise: torch.Tensor
+        self,
+        latents: torch.Tensor,
+        timesteps: torch.Tensor,
+        noise: torch.Tensor,
+        embeds: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One U-Net batch: N (latent, timestep, noise) rows x P prompts -> A (N, L), b (N,)."""
+        """One U-Net batch: N (latent, timestep, noise) rows x P prompts -> A (N, L), b (N,).
+
+        ``embeds`` (P, 77, D) are the prompt embeddings from :meth:`prompt_embeds`."""
         num_prompts = self.prompts.num_prompts
         model_input = noisy_model_input(latents, noise, timesteps, self.alphas_cumprod)
         target = denoising_target(
             latents, noise, timesteps, self.alphas_cumprod, self.prediction_type
         )
-        embeds = self.prompt_embeds()
         context = embeds.repeat_interleave(latents.shape[0], dim=0)
         sample = repeat_for_prompts(model_input.to(self.dtype), num_prompts)
         prediction = self.unet(

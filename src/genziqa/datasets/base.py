@@ -277,6 +277,13 @@ def normalise(
     return 1.0 - score if lower_better else score
 
 
+def text_column(frame: pd.DataFrame, column: str | None) -> list[str] | None:
+    """A column as stripped strings (empty for missing cells), or None without a column."""
+    if column is None:
+        return None
+    return frame[column].fillna("").astype(str).str.strip().tolist()
+
+
 def make_table(
     info: DatasetInfo,
     paths: Sequence[Path | str],

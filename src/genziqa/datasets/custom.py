@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import DatasetError, DatasetInfo, make_table, read_csv, to_float
+from .base import DatasetError, DatasetInfo, make_table, read_csv, text_column, to_float
 
 INFO = DatasetInfo(
     name="csv",
@@ -45,12 +45,6 @@ def _check_range(value: Sequence[float] | None) -> tuple[float, float] | None:
     return (low, high)
 
 
-def _text_column(frame: pd.DataFrame, column: str | None) -> list[str] | None:
-    if column is None:
-        return None
-    return frame[column].fillna("").astype(str).str.strip().tolist()
-
-
 def read(  # `range` shadows the builtin: it is the option's public name
     root: Path,
     csv: str = "labels.csv",
@@ -76,6 +70,6 @@ def read(  # `range` shadows the builtin: it is the option's public name
         [root / n for n in names],
         to_float(labels[score_col], path, score_col),
         label_file=path,
-        split=_text_column(labels, split_col),
-        ref_id=_text_column(labels, ref_col),
+        split=text_column(labels, split_col),
+        ref_id=text_column(labels, ref_col),
     )

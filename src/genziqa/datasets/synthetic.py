@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from .base import DatasetInfo, make_table, read_csv, to_float
+from .base import DatasetInfo, make_table, read_csv, text_column, to_float
 
 LABELS = "synthetic.csv"
 
@@ -41,6 +41,6 @@ def read(root: Path) -> pd.DataFrame:
         [root / PurePosixPath(name) for name in labels["image"].astype(str)],
         to_float(labels["mos"], path, "mos"),
         label_file=path,
-        split=labels["split"].fillna("").astype(str).str.strip().tolist(),
-        ref_id=labels["ref_id"].fillna("").astype(str).str.strip().tolist(),
+        split=text_column(labels, "split"),
+        ref_id=text_column(labels, "ref_id"),
     )
