@@ -584,6 +584,12 @@ def evaluate(
     data: Annotated[list[str], typer.Option(help="Database as NAME=ROOT (repeatable).")],
     out: Annotated[Path | None, typer.Option(help="Folder for results and plots.")] = None,
     split: Annotated[str, typer.Option(help="all (cross-database) or test.")] = "all",
+    split_seed: Annotated[
+        int, typer.Option(help="Seed of the held-out split (--split test): the training one.")
+    ] = 0,
+    overwrite: Annotated[
+        bool, typer.Option(help="Score again, dropping the predictions already in --out.")
+    ] = False,
     backbone: Annotated[str | None, typer.Option(help="Override the model's backbone.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 8,
     device: Annotated[str, typer.Option()] = "auto",
@@ -595,26 +601,32 @@ def evaluate(
 ) -> int:
     """SRCC, PLCC (raw and fitted), KRCC, RMSE and N per database; CSV, JSON and plots."""
     from .datasets import DatasetError
+    from .evaluate import EvaluationFolderError, to_markdown
     from .evaluate import evaluate as run_evaluation
-    from .evaluate import to_markdown
 
     if split not in ("all", "test"):
         raise UsageProblem(f"--split must be 'all' or 'test', got {split!r}")
     scorer = _load_scoring_model(
         model, backbone, None, device, dtype, timesteps, None, offline, quiet=True
     )
-    out = out or Path(f"eval-{Path(model).name}")
+    if out is None:  # runs/flive/best -> eval-flive-best
+        folder = Path(model)
+        out = Path(
+            f"eval-{folder.parent.name}-{folder.name}" if folder.is_dir() else "eval-" + folder.name
+        )
     try:
         results = run_evaluation(
             scorer,
             list(data),
             out,
             split=split,
+            split_seed=split_seed,
+            overwrite=overwrite,
             batch_size=batch_size,
             num_workers=workers,
             log=(lambda text: None) if quiet else (lambda text: err.print(text, markup=False)),
         )
-    except (DatasetError, ValueError, FileNotFoundError) as error:
+    except (DatasetError, EvaluationFolderError) as error:
         raise UsageProblem(str(error)) from None
     Console(highlight=False, soft_wrap=True).print(to_markdown(results), markup=False)
     if not quiet:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -261,3 +262,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected a string, got {value!r}")
         return value
     return value
+
+
+def genziqa_cache_dir() -> Path:
+    """genziqa's own cache (tiny test backbone, training latents): ``$GENZIQA_CACHE`` or
+    ``~/.cache/genziqa``."""
+    root = os.environ.get("GENZIQA_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "genziqa"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import to_jsonable
-from .datasets import load_spec
+from .datasets import load_specs
 from .metrics import evaluate_predictions, fit_logistic
 from .model import GenzIQA
 from .outputs import ScoreWriter, read_scores
@@ -33,6 +33,8 @@ def evaluate(
     out: str | Path,
     *,
     split: str = "all",
+    split_seed: int = 0,
+    overwrite: bool = False,
     batch_size: int = 8,
     num_workers: int | None = None,
     log: Callable[[str], None] = print,
@@ -41,20 +43,18 @@ def evaluate(
     """Evaluate ``model`` on each ``NAME=ROOT``; write results.csv/json and plots into ``out``.
 
     ``split="all"`` scores every image of a database (the cross-database protocol);
-    ``"test"`` only its held-out split (official, or seeded and content-disjoint).
+    ``"test"`` only its held-out split (official, or seeded by ``split_seed`` as in training,
+    and content-disjoint). Per-image predictions in ``out`` are reused by a rerun with the
+    same model and settings (resume); another model's are refused unless ``overwrite``.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    loaded = load_specs(specs)
+    _claim_folder(out, model, overwrite)
     rows = []
     details = {}
-    seen: dict[str, int] = {}
-    for spec in specs:
-        name, table, lower_better = load_spec(spec)
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:  # the same adapter twice (e.g. two csv folders): keep files apart
-            name = f"{name}-{seen[name]}"
+    for spec, (name, table, lower_better) in zip(specs, loaded, strict=True):
         if split != "all":
-            table = apply_split(table)
+            table = apply_split(table, seed=split_seed)
             table = table[table["split"] == split].reset_index(drop=True)
         predictions_path = out / f"predictions-{name}.csv"
         with ScoreWriter(predictions_path) as writer:
@@ -74,8 +74,13 @@ def evaluate(
             scored[["score", "status"]].rename(columns={"score": "prediction"}), on="path"
         )
         ok = merged[merged["status"] == "ok"]
-        metrics = evaluate_predictions(ok["prediction"], ok["mos"], lower_better=lower_better)
         failed = int((merged["status"] != "ok").sum())
+        if len(ok) < 3:
+            log(f"{name}: only {len(ok)} image(s) scored; no metrics")
+            rows.append({"database": name, "n": len(ok), "failed": failed})
+            details[name] = {"n": len(ok), "failed": failed, "spec": spec, "split": split}
+            continue
+        metrics = evaluate_predictions(ok["prediction"], ok["mos"], lower_better=lower_better)
         rows.append({"database": name, **{k: metrics[k] for k in COLUMNS[1:-1]}, "failed": failed})
         details[name] = {
             **metrics,
@@ -96,6 +101,28 @@ def evaluate(
     results.to_csv(out / "results.csv", index=False)
     (out / "results.json").write_text(json.dumps(to_jsonable(details), indent=2) + "\n")
     return results
+
+
+class EvaluationFolderError(ValueError):
+    """The output folder holds another model's predictions."""
+
+
+def _claim_folder(out: Path, model: GenzIQA, overwrite: bool) -> None:
+    """Record which model and settings the predictions in ``out`` come from; refuse to mix."""
+    identity = {"model": model.fingerprint(), "dtype": str(model.dtype).removeprefix("torch.")}
+    path = out / "evaluated_model.json"
+    if overwrite:
+        for stale in out.glob("predictions-*.csv"):
+            stale.unlink()
+    elif path.is_file():
+        if json.loads(path.read_text()) != identity:
+            raise EvaluationFolderError(
+                f"{out} holds predictions of another model or other settings; use another "
+                f"--out, or --overwrite to score again there"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(identity, indent=2) + "\n")
 
 
 def to_markdown(results: pd.DataFrame) -> str:

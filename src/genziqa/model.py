@@ -33,6 +33,7 @@ Optional: a 2-parameter affine calibration head (``calibration=True``), off by d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,6 +142,8 @@ class GenzIQA(nn.Module):
         self.unet_batch_size = 16
         self.vae_batch_size = 1
         self._prompt_cache: tuple[tuple, torch.Tensor] | None = None
+        # Recorded now: merging LoRA for scoring later freezes its parameters.
+        self._trained_names = tuple(self.trained_state_dict())
         self.train(False)
 
     # ----------------------------------------------------------------- construction and I/O
@@ -247,6 +250,16 @@ class GenzIQA(nn.Module):
                         f"model's {tuple(parameter.shape)} (was it trained on another backbone?)"
                     )
                 parameter.copy_(value.to(parameter.dtype))
+
+    def fingerprint(self) -> str:
+        """A hash of the config and the trained tensors: equal for the same model and settings
+        (used to tell whose predictions a folder holds); merging LoRA does not change it."""
+        digest = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode())
+        parameters = dict(self.named_parameters())
+        for name in sorted(self._trained_names):
+            digest.update(name.encode())
+            digest.update(parameters[name].detach().to("cpu", torch.float32).numpy().tobytes())
+        return digest.hexdigest()
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """The explicit list the optimizer gets: context, LoRA and head parameters."""

@@ -17,13 +17,14 @@ random weights.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+from .config import genziqa_cache_dir
 
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
@@ -240,11 +241,6 @@ def save_tiny_backbone(path: str | Path, prediction_type: str = "epsilon") -> Pa
     path = Path(path)
     pipe.save_pretrained(path, safe_serialization=True)
     return path
-
-
-def genziqa_cache_dir() -> Path:
-    root = os.environ.get("GENZIQA_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "genziqa"
 
 
 def tiny_backbone_path() -> Path:

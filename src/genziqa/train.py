@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
 import time
 from collections.abc import Callable
@@ -40,11 +39,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
-from .config import GenzIQAConfig, build_dataclass, to_jsonable
-from .datasets import load_spec
+from .config import GenzIQAConfig, build_dataclass, genziqa_cache_dir, to_jsonable
+from .datasets import load_specs
 from .latent_cache import LatentCache, settings_key, vae_fingerprint
 from .metrics import evaluate_predictions
 from .model import GenzIQA
+from .noise import sample_train_timesteps
 from .provenance import provenance
 from .splits import apply_split
 from .training_data import Item, LabelledImages, collate_items
@@ -94,6 +94,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.grad_clip <= 0:
             raise ValueError("lr and grad_clip must be > 0")
+        if self.train_split == "all" and not self.val:
+            raise ValueError(
+                "train_split 'all' trains on every image, so validation needs other data: "
+                "give --val NAME=ROOT"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(dataclasses.asdict(self))
@@ -103,12 +108,23 @@ class TrainConfig:
         return build_dataclass(cls, data, "train config")
 
 
-# Fields a resumed run may change (to extend or shorten it); anything else must match.
 class TrainSetupError(ValueError):
     """The run cannot start as configured (a usage problem, not a bug): said in one line."""
 
 
-RESUMABLE_CHANGES = ("epochs", "max_steps", "num_workers", "log_every", "tensorboard", "val_every")
+# Fields a resumed run may change (they do not change the weights); anything else must match.
+RESUMABLE_CHANGES = (
+    "epochs",
+    "max_steps",
+    "num_workers",
+    "log_every",
+    "tensorboard",
+    "val_every",
+    "save_every",
+    "val_batch_size",
+    "latent_cache",
+    "out",
+)
 
 
 @dataclass
@@ -135,13 +151,27 @@ def _seed_from(*parts: object) -> int:
 
 
 def load_splits(
-    specs: tuple[str, ...], role: str, split_seed: int, train_split: str
+    specs: tuple[str, ...], role: str, split_seed: int, train_split: str = "train"
 ) -> list[Split]:
     """Dataset tables for a role: ``train`` rows, or the held-out rows used for validation."""
+    return select_rows(_load_tables(specs, split_seed), role, train_split)
+
+
+def _load_tables(specs: tuple[str, ...], split_seed: int) -> list[tuple[str, Split]]:
+    """(spec, whole table with its split column) per spec, each database loaded once."""
+    return [
+        (spec, Split(name, apply_split(table, seed=split_seed), lower_better))
+        for spec, (name, table, lower_better) in zip(specs, load_specs(specs), strict=True)
+    ]
+
+
+def select_rows(
+    tables: list[tuple[str, Split]], role: str, train_split: str = "train"
+) -> list[Split]:
+    """The rows of each table for ``role``: train, val-of-train (held out) or val (all)."""
     splits = []
-    for spec in specs:
-        name, table, lower_better = load_spec(spec)
-        table = apply_split(table, seed=split_seed)
+    for spec, whole in tables:
+        name, table, lower_better = whole.name, whole.table, whole.lower_better
         if role == "train":
             chosen = table if train_split == "all" else table[table["split"] == "train"]
         elif role == "val-of-train":
@@ -209,11 +239,13 @@ def train(
     if config.tensorboard:
         accelerator.init_trackers("genziqa", config={"lr": config.lr, "batch": config.batch_size})
 
-    train_sets = load_splits(config.train, "train", config.split_seed, config.train_split)
+    run_provenance = provenance()
+    tables = _load_tables(config.train, config.split_seed)
+    train_sets = select_rows(tables, "train", config.train_split)
     if config.val:
-        val_sets = load_splits(config.val, "val", config.split_seed, "all")
+        val_sets = load_splits(config.val, "val", config.split_seed)
     else:
-        val_sets = load_splits(config.train, "val-of-train", config.split_seed, "all")
+        val_sets = select_rows(tables, "val-of-train")
 
     model = GenzIQA.from_config(config.model, init_seed=config.seed)
     if config.gradient_checkpointing:
@@ -239,11 +271,19 @@ def train(
     if resume:
         state = _latest_state(out)
         if state is not None:
-            progress = _load_state(state, model, optimizer)
+            progress = _load_state(state, model, optimizer, accelerator.scaler)
+            before = progress.get("num_processes", 1)
+            if progress["step_in_epoch"] and before != accelerator.num_processes:
+                raise TrainSetupError(
+                    f"--resume: the run stopped mid-epoch with {before} process(es); resume it "
+                    f"with {before} (its batches are split per process), not "
+                    f"{accelerator.num_processes}"
+                )
             log(
                 f"Resuming from {state} (epoch {progress['epoch'] + 1}, "
                 f"step {progress['global_step']})."
             )
+    progress["num_processes"] = accelerator.num_processes
     model, optimizer = accelerator.prepare(model, optimizer)
     core: GenzIQA = accelerator.unwrap_model(model)
 
@@ -258,6 +298,15 @@ def train(
         flips=config.flips,
         seed=config.seed,
     )
+    val_data = [
+        (
+            split,
+            LabelledImages(
+                split.table["path"], split.table["mos"], core.resolution, cache, settings
+            ),
+        )
+        for split in val_sets
+    ]
     if main:
         log(
             f"Training on {len(train_data)} images ({', '.join(s.name for s in train_sets)}), "
@@ -275,6 +324,7 @@ def train(
     started = time.perf_counter()
     step_limit = config.max_steps
     stop = step_limit is not None and progress["global_step"] >= step_limit
+    per_step = config.batch_size * accelerator.num_processes
     for epoch in range(progress["epoch"], config.epochs):
         if stop:
             break
@@ -298,11 +348,12 @@ def train(
             loader = accelerator.skip_first_batches(loader, progress["step_in_epoch"])
         model.train()
         losses = []
-        step_in_epoch = progress["step_in_epoch"]
         last_log = time.perf_counter()
         seen = 0
         for items in loader:
             latents, labels = _batch(core, items, cache, log)
+            train_data.remember(items)
+            progress["step_in_epoch"] += 1  # batches consumed, stepped or not: resume skips them
             if not _all_have_a_batch(accelerator, latents is not None):
                 continue
             generator = torch.Generator().manual_seed(
@@ -310,82 +361,66 @@ def train(
                 % 2**63
             )
             low, high = core.config.scoring.train_timesteps
-            timesteps = torch.randint(low, high, (len(labels), 1), generator=generator)
+            timesteps = sample_train_timesteps(len(labels), low, high, generator).view(-1, 1)
             noise = torch.randn((len(labels), 1, *latents.shape[1:]), generator=generator)
-            with accelerator.autocast():
-                output = model(latents=latents, timesteps=timesteps, noise=noise)
+            # accelerate's prepare() already runs the forward under autocast for mixed precision
+            output = model(latents=latents, timesteps=timesteps, noise=noise)
             loss = LOSSES[config.loss](output.score.float(), labels.to(output.score.device))
             accelerator.backward(loss)
             grad_norm = accelerator.clip_grad_norm_(parameters, config.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            step_in_epoch += 1
             progress["global_step"] += 1
-            progress["step_in_epoch"] = step_in_epoch
             losses.append(loss.item())
             seen += len(labels) * accelerator.num_processes
-            step_log = {
-                "type": "step",
-                "epoch": epoch + 1,
-                "step": progress["global_step"],
-                "loss": loss.item(),
-                "grad_norm": float(grad_norm),
-                "lr": config.lr,
-            }
             if main and (progress["global_step"] % config.log_every == 0):
                 now = time.perf_counter()
-                step_log["images_per_s"] = seen / max(now - last_log, 1e-9)
+                rate = seen / max(now - last_log, 1e-9)
                 seen, last_log = 0, now
                 log(
                     f"epoch {epoch + 1} step {progress['global_step']}: loss {loss.item():.4g}, "
-                    f"grad norm {float(grad_norm):.3g}, {step_log['images_per_s']:.2f} images/s"
+                    f"grad norm {float(grad_norm):.3g}, {rate:.2f} images/s"
                 )
+                step_log = {
+                    "type": "step",
+                    "epoch": epoch + 1,
+                    "step": progress["global_step"],
+                    "loss": loss.item(),
+                    "grad_norm": float(grad_norm),
+                    "lr": config.lr,
+                    "images_per_s": rate,
+                }
                 _append_log(out, step_log)
                 if config.tensorboard:
                     accelerator.log({"train/loss": loss.item()}, step=progress["global_step"])
             if config.save_every and progress["global_step"] % config.save_every == 0 and main:
-                _save_state(out, core, optimizer, progress)
+                _save_state(out, core, optimizer, progress, accelerator.scaler)
             if step_limit is not None and progress["global_step"] >= step_limit:
                 stop = True
                 break
-        per_step = config.batch_size * accelerator.num_processes
-        epoch_done = not stop or step_in_epoch * per_step >= len(train_data)
-        last_epoch = stop or epoch + 1 == config.epochs
-        if not last_epoch and (epoch + 1) % config.val_every:
-            if epoch_done:
-                progress["epoch"], progress["step_in_epoch"] = epoch + 1, 0
-            if main:
-                _append_log(
-                    out,
-                    {
-                        "type": "epoch",
-                        "epoch": epoch + 1,
-                        "step": progress["global_step"],
-                        "train_loss": _mean(losses),
-                    },
-                )
-                _save_state(out, core, optimizer, progress)
-            continue
-        val_metrics = _validate(core, val_sets, cache, settings, config, accelerator)
-        val_srcc = _mean_srcc(val_metrics)
+        epoch_done = not stop or progress["step_in_epoch"] * per_step >= len(train_data)
+        validate = stop or epoch + 1 == config.epochs or (epoch + 1) % config.val_every == 0
         record = {
             "type": "epoch",
             "epoch": epoch + 1,
             "complete": epoch_done,
             "step": progress["global_step"],
             "train_loss": _mean(losses),
-            "val": val_metrics,
-            "val_srcc": val_srcc,
             "time_s": time.perf_counter() - started,
         }
-        improved = val_srcc is not None and (
-            progress["best_srcc"] is None or val_srcc > progress["best_srcc"]
-        )
-        if improved:
-            progress["best_srcc"], progress["best_epoch"] = val_srcc, epoch + 1
-        record["best"] = improved
-        history.append(record)
+        if validate:
+            val_metrics = _validate(core, val_data, config, accelerator, log if main else None)
+            val_srcc = _mean_srcc(val_metrics)
+            improved = val_srcc is not None and (
+                progress["best_srcc"] is None or val_srcc > progress["best_srcc"]
+            )
+            if improved:
+                progress["best_srcc"], progress["best_epoch"] = val_srcc, epoch + 1
+            record.update(val=val_metrics, val_srcc=val_srcc, best=improved)
+            history.append(record)
         if main:
+            _append_log(out, record)
+        if main and validate:
             summary = ", ".join(
                 f"{name} SRCC {m['srcc']:.4f} PLCC {m['plcc']:.4f}"
                 for name, m in val_metrics.items()
@@ -397,17 +432,16 @@ def train(
                 if train_loss is not None
                 else f"epoch {epoch + 1}: val {summary}"
             )
-            _append_log(out, record)
             if config.tensorboard:
                 accelerator.log({"val/srcc": val_srcc or 0.0}, step=progress["global_step"])
             extras = {"epoch": epoch + 1, "step": progress["global_step"], "val": val_metrics}
-            _save_model(out / "last", core, config, extras)
+            _save_model(out / "last", core, config, extras, run_provenance)
             if improved:
-                _save_model(out / "best", core, config, extras)
+                _save_model(out / "best", core, config, extras, run_provenance)
         if epoch_done:
             progress["epoch"], progress["step_in_epoch"] = epoch + 1, 0
         if main:
-            _save_state(out, core, optimizer, progress)
+            _save_state(out, core, optimizer, progress, accelerator.scaler)
     accelerator.wait_for_everyone()
     if config.tensorboard:
         accelerator.end_training()
@@ -447,8 +481,6 @@ def _latent_cache(config: TrainConfig, model: GenzIQA) -> LatentCache | None:
     if config.latent_cache is None:
         return None
     if config.latent_cache == "auto":
-        from .testing import genziqa_cache_dir
-
         return LatentCache(genziqa_cache_dir() / "latents")
     return LatentCache(config.latent_cache)
 
@@ -485,16 +517,15 @@ def _all_have_a_batch(accelerator: Accelerator, mine: bool) -> bool:
 @torch.no_grad()
 def _validate(
     model_core: GenzIQA,
-    val_sets: list[Split],
-    cache: LatentCache | None,
-    settings: str,
+    val_data: list[tuple[Split, LabelledImages]],
     config: TrainConfig,
     accelerator: Accelerator,
+    log: Callable[[str], None] | None,
 ) -> dict[str, dict]:
     """Score every validation set at the fixed scoring timesteps; metrics per set.
 
     With several processes each scores every N-th image and the predictions are gathered, so
-    every process gets the same metrics.
+    every process gets the same metrics. A set with fewer than 3 scorable images is skipped.
     """
     from accelerate.utils import gather_object
 
@@ -502,14 +533,7 @@ def _validate(
     model_core.eval()
     results = {}
     try:
-        for split in val_sets:
-            data = LabelledImages(
-                split.table["path"].tolist(),
-                split.table["mos"].tolist(),
-                model_core.resolution,
-                cache,
-                settings,
-            )
+        for split, data in val_data:
             mine = list(range(accelerator.process_index, len(data), accelerator.num_processes))
             loader = DataLoader(
                 data,
@@ -520,18 +544,20 @@ def _validate(
             )
             pairs: list[tuple[float, float]] = []
             for items in loader:
-                latents, batch_labels = _batch(model_core, items, cache, lambda _: None)
+                latents, batch_labels = _batch(model_core, items, data.cache, lambda _: None)
+                data.remember(items)
                 if latents is None:
                     continue
                 scores = model_core(latents=latents).score.double().cpu().tolist()
                 pairs.extend(zip(scores, batch_labels.double().tolist(), strict=True))
             if accelerator.num_processes > 1:
                 pairs = gather_object(pairs)
-            if not pairs:
+            if len(pairs) < 3:
+                if log is not None:
+                    log(f"validation: {split.name} skipped, {len(pairs)} scorable image(s)")
                 continue
             predictions, labels = np.array(pairs).T
-            metrics = evaluate_predictions(predictions, labels, split.lower_better)
-            results[split.name] = metrics
+            results[split.name] = evaluate_predictions(predictions, labels, split.lower_better)
     finally:
         model_core.train(was_training)
     return results
@@ -542,20 +568,20 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _mean_srcc(metrics: dict[str, dict]) -> float | None:
-    values = [m["srcc"] for m in metrics.values() if m.get("srcc") is not None]
-    values = [v for v in values if not math.isnan(v)]
-    return float(np.mean(values)) if values else None
+    return _mean([m["srcc"] for m in metrics.values()])
 
 
 # ------------------------------------------------------------------ checkpoints, resume
 
 
-def _save_model(folder: Path, model: GenzIQA, config: TrainConfig, extras: dict) -> None:
+def _save_model(
+    folder: Path, model: GenzIQA, config: TrainConfig, extras: dict, run_provenance: dict
+) -> None:
     staging = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     (staging / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    (staging / "provenance.json").write_text(json.dumps(provenance(), indent=2) + "\n")
+    (staging / "provenance.json").write_text(json.dumps(run_provenance, indent=2) + "\n")
     (staging / "metrics.json").write_text(json.dumps(to_jsonable(extras), indent=2) + "\n")
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -566,7 +592,11 @@ def _save_model(folder: Path, model: GenzIQA, config: TrainConfig, extras: dict)
 
 
 def _save_state(
-    out: Path, model: GenzIQA, optimizer: torch.optim.Optimizer, progress: dict
+    out: Path,
+    model: GenzIQA,
+    optimizer: torch.optim.Optimizer,
+    progress: dict,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> None:
     """A complete resume state; the marker file is written last, so half states are ignored."""
     root = out / "state"
@@ -579,6 +609,8 @@ def _save_state(
     save_file(tensors, str(folder / "optimizer.safetensors"))
     (folder / "optimizer.json").write_text(json.dumps(meta))
     (folder / "progress.json").write_text(json.dumps(progress, indent=2))
+    if scaler is not None:  # fp16 loss scaling: its scale and growth tracker resume too
+        (folder / "scaler.json").write_text(json.dumps(scaler.state_dict()))
     (folder / "COMPLETE").write_text("ok\n")
     states = sorted(p for p in root.glob("step-*") if (p / "COMPLETE").is_file())
     for stale in states[:-2]:
@@ -590,8 +622,15 @@ def _latest_state(out: Path) -> Path | None:
     return states[-1] if states else None
 
 
-def _load_state(folder: Path, model: GenzIQA, optimizer: torch.optim.Optimizer) -> dict:
+def _load_state(
+    folder: Path,
+    model: GenzIQA,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None = None,
+) -> dict:
     model.load_trained_state_dict(load_file(str(folder / "trained.safetensors")))
+    if scaler is not None and (folder / "scaler.json").is_file():
+        scaler.load_state_dict(json.loads((folder / "scaler.json").read_text()))
     meta = json.loads((folder / "optimizer.json").read_text())
     optimizer.load_state_dict(
         _unflatten_optimizer(load_file(str(folder / "optimizer.safetensors")), meta)

@@ -1,9 +1,10 @@
 """Labelled images for training and validation: latents from the cache, or decoded images.
 
-Workers read and hash each file; a cached latent comes back ready, a miss comes back as the
-decoded, resized (and, in training, flipped) image for the main process to encode once on the
-model's device and store. Flips are drawn from a hash of (seed, epoch, index), so they do not
-depend on worker count or on where a resumed run restarted.
+Workers hash each file (once per run: the main process keeps the digests, see ``remember``); a
+cached latent comes back ready, a miss comes back as the decoded, resized (and, in training,
+flipped) image for the main process to encode once on the model's device and store. Flips
+are drawn from a hash of (seed, epoch, index), so they do not depend on worker count or on
+where a resumed run restarted.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from .images import ImageError, load_image
+from .images import ImageError
 from .latent_cache import FLIPS, LatentCache, file_digest, latent_key
-from .preprocess import pil_to_tensor, resize_image
+from .preprocess import load_for_model
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Item:
     latent: torch.Tensor | None = None  # (C, h, w) from the cache
     image: torch.Tensor | None = None  # (3, R, R) uint8 when the latent must be computed
     key: str | None = None  # where to store the computed latent
+    digest: str | None = None  # the file's content hash, kept by ``remember``
     error: str = ""
 
 
@@ -62,6 +64,7 @@ class LabelledImages(Dataset):
         self.flips = flips
         self.seed = seed
         self.epoch = 0
+        self.digests: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -73,18 +76,25 @@ class LabelledImages(Dataset):
         digest = hashlib.sha256(f"{self.seed}:{self.epoch}:{index}".encode()).digest()
         return FLIPS[digest[0] % 4]
 
+    def remember(self, items: Sequence[Item]) -> None:
+        """Keep the file digests workers computed, so later epochs do not read files just to
+        hash them (workers start afresh each epoch with a copy of this dataset)."""
+        for item in items:
+            if item.digest is not None:
+                self.digests[item.index] = item.digest
+
     def __getitem__(self, index: int) -> Item:
         path = self.paths[index]
         flip = self.flip_for(index)
         item = Item(index, self.labels[index])
         try:
             if self.cache is not None:
-                item.key = latent_key(file_digest(path), self.settings, flip)
+                item.digest = self.digests.get(index) or file_digest(path)
+                item.key = latent_key(item.digest, self.settings, flip)
                 item.latent = self.cache.get(item.key)
                 if item.latent is not None:
                     return item
-            image = pil_to_tensor(resize_image(load_image(path), self.resolution))
-            item.image = flip_image(image, flip)
+            item.image = flip_image(load_for_model(path, self.resolution), flip)
         except ImageError as error:
             item.error = str(error)
         except OSError as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "describe_datasets",
     "get_adapter",
     "load_spec",
+    "load_specs",
     "load_table",
     "parse_options",
     "parse_spec",
@@ -151,6 +153,18 @@ def load_spec(spec: str) -> tuple[str, pd.DataFrame, bool]:
     table = load_table(name, root, **options)
     lower_better = bool(options.get("lower_better", get_adapter(name).info.lower_better))
     return name, table, lower_better
+
+
+def load_specs(specs: Sequence[str]) -> list[tuple[str, pd.DataFrame, bool]]:
+    """``load_spec`` for each spec; the same adapter twice (two csv folders) gets names
+    ``csv``, ``csv-2``, ... so that results and files of the two never mix."""
+    loaded = []
+    seen: dict[str, int] = {}
+    for spec in specs:
+        name, table, lower_better = load_spec(spec)
+        seen[name] = seen.get(name, 0) + 1
+        loaded.append((name if seen[name] == 1 else f"{name}-{seen[name]}", table, lower_better))
+    return loaded
 
 
 def describe_datasets() -> list[DatasetInfo]:
