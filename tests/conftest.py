@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
-
-# Before huggingface_hub is imported anywhere: tests never touch the network.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
+
+# Before huggingface_hub is imported anywhere: tests never touch the network, and see an empty
+# hub cache, so they behave the same on a machine that has Stable Diffusion cached.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="genziqa-tests-hub-")
+atexit.register(shutil.rmtree, os.environ["HF_HUB_CACHE"], ignore_errors=True)
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(scope="session", autouse=True)

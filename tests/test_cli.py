@@ -325,15 +325,22 @@ def test_presets_change_timesteps_and_resolution(good_folder, tmp_path):
 
 
 def test_shards_split_a_folder_into_disjoint_parts_with_the_same_scores(good_folder, tmp_path):
+    from genziqa.images import find_images, select_shard
+
     full = tmp_path / "full.csv"
     assert main(["score", str(good_folder), "-o", str(full), *FAST]) == EXIT_OK
     parts = []
     for k in (1, 2, 3):
         out = tmp_path / f"part{k}.csv"
         assert main(["score", str(good_folder), "--shard", f"{k}/3", "-o", str(out), *FAST]) == 0
-        parts.append(pd.read_csv(out))  # an empty shard still leaves a valid, empty table
-    joined = pd.concat(parts).sort_values("path").reset_index(drop=True)
+        parts.append(pd.read_csv(out))
+    joined = pd.concat([p for p in parts if len(p)]).sort_values("path").reset_index(drop=True)
     assert joined["path"].is_unique
     expected = pd.read_csv(full).sort_values("path").reset_index(drop=True)
-    # An empty part reads back with object columns; the values must match exactly.
-    pd.testing.assert_frame_equal(joined, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(joined, expected)
+    # A shard with no files still writes a valid, empty table.
+    files = find_images([good_folder])
+    empty = next(k for k in range(1, 51) if not select_shard(files, k, 50))
+    out = tmp_path / "empty.csv"
+    assert main(["score", str(good_folder), "--shard", f"{empty}/50", "-o", str(out), *FAST]) == 0
+    assert out.read_text() == "path,score,status,error\n"

@@ -105,3 +105,23 @@ def test_markdown_table() -> None:
         "|---|---:|---:|",
         "| x | 3 | 0.5000 |",
     ]
+
+
+def test_a_folder_with_another_models_predictions_is_refused(labelled, tmp_path) -> None:
+    from genziqa.evaluate import EvaluationFolderError
+
+    spec = [f"csv={labelled}"]
+    quiet = {"num_workers": 0, "log": lambda _: None}
+    first = GenzIQA.from_pretrained("genziqa-tiny", overrides={"scoring.timesteps": (9, 59)})
+    results = evaluate(first, spec, tmp_path / "eval", **quiet)
+    again = evaluate(first, spec, tmp_path / "eval", **quiet)  # same model: resumes
+    pd.testing.assert_frame_equal(results, again)
+    other = GenzIQA.from_pretrained("genziqa-tiny", overrides={"scoring.timesteps": (21, 71)})
+    with pytest.raises(EvaluationFolderError, match="another model or other settings"):
+        evaluate(other, spec, tmp_path / "eval", **quiet)
+    redone = evaluate(other, spec, tmp_path / "eval", overwrite=True, **quiet)
+    fresh = evaluate(other, spec, tmp_path / "fresh", **quiet)
+    pd.testing.assert_frame_equal(redone, fresh)
+    assert not redone.equals(results)
+    # Merging LoRA for fast scoring is the same model.
+    assert first.fingerprint() == first.merge_lora().fingerprint()

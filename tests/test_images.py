@@ -385,7 +385,7 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
             real_open = open
 
             def refusing_open(file, *args, **kwargs):
-                if Path(file) == path:
+                if isinstance(file, (str, os.PathLike)) and Path(file) == path:
                     raise PermissionError(13, "Permission denied", str(file))
                 return real_open(file, *args, **kwargs)
 

@@ -43,11 +43,10 @@ def test_scale_model_input_trap_is_avoided() -> None:
     """diffusers reuses the first timestep's sigma on later calls; we compute per row."""
     scheduler = _euler()
     x = torch.ones(1, 4, 2, 2)
-    scheduler.scale_model_input(x.clone(), torch.tensor(9))
-    stale = scheduler.scale_model_input(x.clone(), torch.tensor(93))
     sigma_93 = sigmas(scheduler.alphas_cumprod, torch.tensor([93]))
     correct = x / (sigma_93**2 + 1).sqrt()
-    assert not torch.allclose(stale, correct)  # the trap exists in the installed diffusers
+    # (Calling scheduler.scale_model_input for t=9 and then t=93 gives the t=9 scaling in the
+    # diffusers versions this was written against; ours never goes through it.)
     ours = noisy_model_input(x, torch.zeros_like(x), torch.tensor([93]), scheduler.alphas_cumprod)
     torch.testing.assert_close(ours, correct)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genziqa import PromptConfig, load_backbone
-from genziqa.prompts import PromptLearner, build_prompt_tokens, encode_token_embeddings
+from genziqa.prompts import PromptLearner, build_prompt_tokens
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +89,7 @@ def test_hand_written_prompts_have_no_context(backbone) -> None:
     ids = backbone.tokenizer(["a good photo.", "a bad photo."], padding="max_length")["input_ids"]
     assert learner.input_ids.tolist() == ids
     with torch.no_grad():
-        expected = encode_token_embeddings(
-            backbone.text_encoder,
-            backbone.text_encoder.embeddings.token_embedding(learner.input_ids),
-            learner.attention_mask,
-        )
-        assert torch.equal(learner(backbone.text_encoder), expected)
+        expected = backbone.text_encoder(
+            input_ids=learner.input_ids, attention_mask=learner.attention_mask
+        ).last_hidden_state
+        torch.testing.assert_close(learner(backbone.text_encoder), expected)

@@ -80,6 +80,31 @@ def test_train_config_round_trip_and_validation(tmp_path) -> None:
         TrainConfig.from_dict(data)
     with pytest.raises(ValueError, match="at least one training dataset"):
         TrainConfig(train=(), out="x")
+    with pytest.raises(ValueError, match="give --val"):  # validation would see training data
+        TrainConfig(train=("koniq10k=/data/koniq",), out="x", train_split="all")
+    TrainConfig(train=("koniq10k=/data/koniq",), out="x", train_split="all", val=("clive=/c",))
+
+
+def test_file_digests_are_computed_once_per_run(small_csv_root, tmp_path, monkeypatch) -> None:
+    import genziqa.training_data
+
+    hashed = []
+    real = genziqa.training_data.file_digest
+    monkeypatch.setattr(
+        genziqa.training_data, "file_digest", lambda path: hashed.append(path) or real(path)
+    )
+    config = TrainConfig(
+        train=(_csv_spec(small_csv_root),),
+        out=str(tmp_path / "run"),
+        model=TINY,
+        epochs=3,
+        batch_size=4,
+        latent_cache=str(tmp_path / "cache"),
+        num_workers=0,
+    )
+    train(config, log=lambda _: None)
+    assert hashed and len(hashed) == len(set(hashed))  # train and validation files, once each
+    assert len(hashed) == 24
 
 
 def test_reference_recipe_defaults() -> None:
@@ -308,7 +333,11 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(small_csv_root, tmp_p
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    assert not (out / "last").exists() or not (out / "state" / "step-000000012").exists()
+
+    def last_state(run: Path) -> int:
+        return max(int(p.parent.name.split("-")[1]) for p in run.glob("state/step-*/COMPLETE"))
+
+    assert last_state(out) < last_state(tmp_path / "straight")  # it really was cut short
     resumed = subprocess.run(
         _train_cli(out, small_csv_root, cache, "--resume"),
         capture_output=True,
