@@ -14,7 +14,7 @@ backward, after any ``with`` block around the forward has closed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 from diffusers import UNet2DConditionModel
@@ -39,6 +39,14 @@ def cross_attention_layers(unet: UNet2DConditionModel) -> list[str]:
         return (_BLOCK_ORDER[parts[0]], *(int(p) for p in parts if p.isdigit()))
 
     return sorted(names, key=order)
+
+
+def _no_autocast(device_type: str) -> AbstractContextManager:
+    """Autocast off for the block, where it is on (meta tensors, e.g. for FLOP counting, have
+    no autocast at all)."""
+    if device_type == "meta" or not torch.is_autocast_enabled(device_type):
+        return nullcontext()
+    return torch.autocast(device_type, enabled=False)
 
 
 class CrossAttentionScoreProcessor:
@@ -105,7 +113,7 @@ class CrossAttentionScoreProcessor:
 
         # The one place the pre-softmax logits exist: (B, heads, h*w, tokens), in float32 even
         # under mixed-precision autocast (which would otherwise run this matmul in bf16/fp16).
-        with torch.autocast(query.device.type, enabled=False):
+        with _no_autocast(query.device.type):
             logits = torch.matmul(query.float(), key.float().transpose(-1, -2)) * attn.scale
             if attention_mask is not None:
                 # As in scaled_dot_product_attention: a boolean mask keeps True, a float one adds.

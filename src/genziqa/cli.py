@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .config import DEFAULT_BACKBONE, DEFAULT_MAX_PIXELS
+
 EXIT_OK = 0
 EXIT_CRASH = 1
 EXIT_USAGE = 2
@@ -111,7 +113,7 @@ def score(
     max_pixels: Annotated[
         int,
         typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
-    ] = 89_478_485,
+    ] = DEFAULT_MAX_PIXELS,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -243,7 +245,7 @@ def _load_scoring_model(
 ):
     _quiet_libraries()
     from .backbone import BackboneNotFoundError
-    from .config import DEFAULT_BACKBONE, spaced_timesteps
+    from .config import spaced_timesteps
     from .inference import prepare_for_scoring, resolve_device, resolve_dtype
     from .model import GenzIQA, ModelNotFoundError
     from .presets import preset_settings
@@ -382,9 +384,7 @@ def info(
     import torch
 
     from .backbone import backbone_availability, hub_cache_dir, offline_mode
-    from .config import GenzIQAConfig
-    from .model import CONFIG_NAME
-    from .pretrained import MODEL_NAMES
+    from .model import ModelNotFoundError, load_config
 
     out = Console(highlight=False, soft_wrap=True)
     out.print("[bold]genziqa[/bold]")
@@ -418,14 +418,10 @@ def info(
     out.print(f"  cpu threads   {torch.get_num_threads()}")
 
     name = model or "zero-shot"
-    if name in MODEL_NAMES:
-        config = MODEL_NAMES[name]()
-    elif (Path(name) / CONFIG_NAME).is_file():
-        config = GenzIQAConfig.from_json_file(Path(name) / CONFIG_NAME)
-    else:
-        raise UsageProblem(f"--model {name!r}: not a built-in name or a local model folder")
-    if backbone is not None:
-        config = config.replace(**{"backbone.source": backbone})
+    try:  # from the cache only: info never downloads
+        config, _ = load_config(name, backbone=backbone, local_files_only=True)
+    except (ModelNotFoundError, ValueError) as error:
+        raise UsageProblem(str(error)) from None
     out.print(
         f"[bold]model[/bold] {name}{' (zero-shot baseline, untrained)' if config.zero_shot else ''}"
     )
@@ -478,9 +474,7 @@ def train(
             "databases' held-out split)."
         ),
     ] = None,
-    backbone: Annotated[str, typer.Option(help="Stable Diffusion backbone.")] = (
-        "stabilityai/stable-diffusion-2-1-base"
-    ),
+    backbone: Annotated[str, typer.Option(help="Stable Diffusion backbone.")] = DEFAULT_BACKBONE,
     epochs: Annotated[int, typer.Option(min=1)] = 10,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Images per step in each process (global: x processes).")
@@ -574,7 +568,10 @@ def train(
         f"epoch {result.best_epoch}, SRCC {result.best_srcc:.4f}" if result.best_epoch else "none"
     )
     if result.main_process:
-        err.print(f"Done: {result.global_step} steps; best checkpoint {out / 'best'} ({best}).")
+        err.print(
+            f"Done: {result.global_step} steps in {result.seconds:.0f} s; best checkpoint "
+            f"{out / 'best'} ({best})."
+        )
     return EXIT_OK
 
 
@@ -686,8 +683,4 @@ def main(argv: list[str] | None = None) -> int:
     except _CliError as error:
         error.show()
         return getattr(error, "exit_code", EXIT_USAGE)
-    return int(result or 0) if isinstance(result, int) else EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return result if isinstance(result, int) else EXIT_OK

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 DEFAULT_BACKBONE = "stabilityai/stable-diffusion-2-1-base"
+DEFAULT_MAX_PIXELS = 89_478_485
+"""Pillow's default ``Image.MAX_IMAGE_PIXELS`` (a 1 GiB RGBA-equivalent budget / 3): larger
+images are refused as decompression bombs unless the caller raises the limit."""
 REFERENCE_TIMESTEPS = (9, 21, 33, 45, 57, 69, 81, 93)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -59,6 +59,8 @@ from typing import BinaryIO, cast
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import DEFAULT_MAX_PIXELS
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
@@ -67,8 +69,6 @@ __all__ = [
     "load_image",
 ]
 
-DEFAULT_MAX_PIXELS = 89_478_485
-"""Pillow's default ``Image.MAX_IMAGE_PIXELS`` (a 1 GiB RGBA-equivalent budget / 3)."""
 
 _REQUIRED_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}

@@ -56,14 +56,12 @@ def prepare_for_scoring(
     model: GenzIQA,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
-    merge_lora: bool = True,
     compile: bool = False,
-    unet_batch_size: int | None = None,
 ) -> GenzIQA:
-    """Move and cast the model, fold LoRA into the U-Net weights, optionally compile (scoring
-    only: afterwards the model cannot be trained or saved; keep the original for that).
+    """Move and cast the model in place, fold LoRA into the U-Net weights, choose the U-Net
+    batch, optionally compile. Scoring only: afterwards the model cannot be trained or saved.
 
-    ``unet_batch_size`` defaults to what measured fastest: on the CPU one timestep's rows (the
+    ``unet_batch_size`` is set to what measured fastest: on the CPU one timestep's rows (the
     P prompts; larger batches ran 25% slower per row on a 2-core CPU, the activations no
     longer fitting its caches), on a GPU four images' rows. ``compile`` runs the U-Net through
     ``torch.compile`` with weight freezing; on the 2-core CPU it gave no measurable gain over
@@ -72,11 +70,10 @@ def prepare_for_scoring(
     device = torch.device(device)
     model.to(device=device, dtype=dtype)
     model.eval()
-    if merge_lora and model.lora_modules:
+    if model.lora_modules:
         model.merge_lora()
     rows = len(model.config.scoring.timesteps) * model.prompts.num_prompts
-    default = model.prompts.num_prompts if device.type == "cpu" else rows * 4
-    model.unet_batch_size = unet_batch_size or default
+    model.unet_batch_size = model.prompts.num_prompts if device.type == "cpu" else rows * 4
     if compile:
         model.unet.requires_grad_(False)
         model.unet.compile(dynamic=False, options={"freezing": True})

@@ -184,21 +184,19 @@ class GenzIQA(nn.Module):
         a local copy of its Stable Diffusion weights. ``overrides`` changes scoring settings,
         e.g. ``{"scoring.timesteps": (9, 59), "preprocess.resolution": 384}``.
         """
-        from .pretrained import MODEL_NAMES
-
-        name = str(name_or_path)
+        config, folder = load_config(
+            name_or_path,
+            backbone=backbone if isinstance(backbone, str) else None,
+            local_files_only=local_files_only,
+            revision=revision,
+        )
         weights: dict[str, torch.Tensor] | None = None
-        if name in MODEL_NAMES:
-            config = MODEL_NAMES[name]()
-        else:
-            folder = _model_folder(name, local_files_only, revision)
-            config = GenzIQAConfig.from_json_file(folder / CONFIG_NAME)
+        if folder is not None:
             weights_path = folder / WEIGHTS_NAME
             if not weights_path.is_file():
                 raise ModelNotFoundError(f"{folder}: missing {WEIGHTS_NAME} next to {CONFIG_NAME}")
             weights = load_file(str(weights_path))
         if isinstance(backbone, str):
-            config = config.replace(**{"backbone.source": backbone, "backbone.revision": None})
             backbone = None
         if overrides:
             config = config.replace(**overrides)
@@ -547,6 +545,29 @@ def _random_flips(images: torch.Tensor) -> torch.Tensor:
             image = image.flip(-2)
         flipped.append(image)
     return torch.stack(flipped)
+
+
+def load_config(
+    name_or_path: str | Path,
+    *,
+    backbone: str | None = None,
+    local_files_only: bool | None = None,
+    revision: str | None = None,
+) -> tuple[GenzIQAConfig, Path | None]:
+    """The config a built-in name, model folder or hub repo stands for, and its folder (None
+    for a built-in name); ``backbone`` replaces the backbone it names."""
+    from .pretrained import MODEL_NAMES
+
+    name = str(name_or_path)
+    folder = None
+    if name in MODEL_NAMES:
+        config = MODEL_NAMES[name]()
+    else:
+        folder = _model_folder(name, local_files_only, revision)
+        config = GenzIQAConfig.from_json_file(folder / CONFIG_NAME)
+    if backbone is not None:
+        config = config.replace(**{"backbone.source": backbone, "backbone.revision": None})
+    return config, folder
 
 
 def _model_folder(name: str, local_files_only: bool | None, revision: str | None) -> Path:

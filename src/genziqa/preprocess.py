@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,16 +39,16 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
-def load_for_model(image: ImageInput, resolution: int) -> torch.Tensor:
+def load_for_model(image: ImageInput, resolution: int, **load_options: Any) -> torch.Tensor:
     """One PIL image or file -> uint8 tensor (3, resolution, resolution).
 
     Files go through ``genziqa.images.load_image`` (EXIF orientation, mode conversion, alpha
-    over white, clear errors).
+    over white, clear errors), which gets ``load_options`` (e.g. ``max_pixels``).
     """
     if not isinstance(image, Image.Image):
         from .images import load_image
 
-        image = load_image(image)
+        image = load_image(image, **load_options)
     return pil_to_tensor(resize_image(image, resolution))
 
 

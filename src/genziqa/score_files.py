@@ -16,9 +16,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .images import DEFAULT_MAX_PIXELS, ImageError, load_image
+from .config import DEFAULT_MAX_PIXELS
+from .images import ImageError
 from .model import GenzIQA
-from .preprocess import pil_to_tensor, resize_image
+from .preprocess import load_for_model
 
 Row = dict[str, object]
 
@@ -31,22 +32,18 @@ class ImageFiles(Dataset):
         paths: Sequence[Path],
         resolution: int,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        min_size: int = 16,
     ) -> None:
         self.paths = list(paths)
         self.resolution = resolution
         self.max_pixels = max_pixels
-        self.min_size = min_size
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor, str]:
         try:
-            image = load_image(
-                self.paths[index], max_pixels=self.max_pixels, min_size=self.min_size
-            )
-            return index, pil_to_tensor(resize_image(image, self.resolution)), ""
+            pixels = load_for_model(self.paths[index], self.resolution, max_pixels=self.max_pixels)
+            return index, pixels, ""
         except ImageError as error:
             return index, torch.empty(0, dtype=torch.uint8), error.reason
 
@@ -81,7 +78,6 @@ def score_files(
     batch_size: int = 8,
     num_workers: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    min_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
 ) -> ScoreSummary:
     """Score ``paths`` in batches; call ``write(rows)`` once per finished batch.
@@ -91,13 +87,12 @@ def score_files(
     """
     workers = default_workers() if num_workers is None else num_workers
     loader = DataLoader(
-        ImageFiles(paths, model.resolution, max_pixels, min_size),
+        ImageFiles(paths, model.resolution, max_pixels),
         batch_size=batch_size,
         num_workers=workers,
         collate_fn=_collate,
         worker_init_fn=_worker_init if workers else None,
         pin_memory=model.device.type == "cuda",
-        persistent_workers=False,
     )
     summary = ScoreSummary()
     model.eval()

@@ -144,6 +144,7 @@ class TrainResult:
     global_step: int
     history: list[dict] = field(default_factory=list)
     main_process: bool = True  # False in the other processes of a multi-process run
+    seconds: float = 0.0  # this run's training and validation time (after loading)
 
 
 def _seed_from(*parts: object) -> int:
@@ -446,7 +447,13 @@ def train(
     if config.tensorboard:
         accelerator.end_training()
     return TrainResult(
-        out, progress["best_epoch"], progress["best_srcc"], progress["global_step"], history, main
+        out,
+        progress["best_epoch"],
+        progress["best_srcc"],
+        progress["global_step"],
+        history,
+        main,
+        time.perf_counter() - started,
     )
 
 
