@@ -95,7 +95,7 @@ def score(
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Speed preset: reference, fast (1.9x), faster (5.4x), fastest (19x)."),
+        typer.Option(help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x)."),
     ] = None,
     compile: Annotated[
         bool, typer.Option(help="torch.compile the U-Net (minutes once; for GPUs).")

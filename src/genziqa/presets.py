@@ -3,7 +3,8 @@
 U-Net cost is proportional to the number of timesteps and to the number of pixels; the VAE
 encoding is paid once per image. Measured on a 2-core CPU at the SD 2.1-base size
 (``benchmarks/bench_presets.py``, quoted in the README with what each preset gives up in
-ranking agreement): 1.9x, 5.4x and 18.7x faster than the reference setting.
+ranking agreement): 1.9x, 5.4-6.6x and 18.7-21.4x faster than the reference setting (two
+runs).
 """
 
 from __future__ import annotations
