@@ -23,9 +23,9 @@ from pathlib import Path
 
 from genziqa import GenzIQA
 from genziqa.datasets import load_table
-from genziqa.lora import merged_lora
-from genziqa.metrics import srcc
-from genziqa.presets import PRESETS, preset_settings
+from genziqa.evaluation.metrics import srcc
+from genziqa.jobs.presets import PRESETS, preset_settings
+from genziqa.jobs.runtime import prepare_for_scoring
 
 from common import sd21_base_model, write_photos
 
@@ -34,12 +34,12 @@ def speedups(images: int) -> dict[str, float]:
     model = sd21_base_model()
     native = model.resolution
     seconds = {}
-    with tempfile.TemporaryDirectory() as folder, merged_lora(model.unet):
+    with tempfile.TemporaryDirectory() as folder:
         paths = write_photos(Path(folder), images)
         for name in PRESETS:
             chosen = preset_settings(name, native)
             model.set_scoring(**chosen)
-            model.unet_batch_size = model.prompts.num_prompts  # the CPU setting; see inference.py
+            prepare_for_scoring(model)  # the CLI's path: LoRA merged, its U-Net batch
             start = time.perf_counter()
             model.score(paths, batch_size=1)
             seconds[name] = (time.perf_counter() - start) / images
@@ -52,7 +52,7 @@ def speedups(images: int) -> dict[str, float]:
 
 
 def agreement(model_dir: Path | None, work: Path) -> tuple[dict[str, float], dict[str, float]]:
-    from genziqa.synthetic import make_benchmark
+    from genziqa.datasets.synthetic import make_benchmark
     from genziqa.train import TrainConfig, train
 
     root = work / "synthetic"

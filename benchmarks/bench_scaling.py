@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from genziqa import GenzIQA
-from genziqa.attention import score_processors
-from genziqa.outputs import ScoreWriter
-from genziqa.score_files import score_files
+from genziqa.attention import PooledLogits, recording, score_processors
+from genziqa.io.tables import ScoreWriter
+from genziqa.jobs.score_files import score_files
 
 from common import rss_bytes, sd21_base_backbone, write_photos
 
@@ -56,11 +56,12 @@ def images_scaling(total: int = 512) -> None:
 def resolution_scaling(sizes=(256, 384, 512, 768)) -> None:
     backbone = sd21_base_backbone()
     unet, vae = backbone.unet, backbone.vae
-    unet.set_attn_processor({**unet.attn_processors, **score_processors(unet, 0.14)})
+    processors = score_processors(unet)
+    unet.set_attn_processor({**unet.attn_processors, **processors})
     rows = []
     print("\n| resolution | VAE encode (s) | U-Net evaluation (s) |")
     print("|---:|---:|---:|")
-    with torch.no_grad():
+    with torch.no_grad(), recording(processors, [PooledLogits(0.14)]):
         for size in sizes:
             latent = size // 8
             images = torch.rand(1, 3, size, size)

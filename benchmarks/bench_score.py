@@ -38,9 +38,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genziqa.jobs.runtime import prepare_for_scoring, resolve_device
+from genziqa.jobs.score_files import score_files
 from genziqa.lora import merged_lora
+from genziqa.pooling import aggregate_score
 from genziqa.preprocess import prepare_images
-from genziqa.score_files import score_files
 
 from common import (
     matmul_peak,
@@ -75,7 +77,7 @@ def reference_scores(model, paths: list[Path], explicit_attention: bool) -> list
                 timesteps, noise = model.scoring_noise(tuple(latents.shape[1:]))
                 attention, contrast = [], []
                 for k in range(steps):  # one U-Net call of batch 2 (the prompts) per timestep
-                    a, b = model._score_pairs(
+                    a, b = model.score_rows(
                         latents,
                         timesteps[k : k + 1].to(model.device),
                         noise[k : k + 1].to(model.device),
@@ -83,8 +85,10 @@ def reference_scores(model, paths: list[Path], explicit_attention: bool) -> list
                     )
                     attention.append(a)
                     contrast.append(b)
-                layer_scores = torch.stack(attention, 1) + torch.stack(contrast, 1).unsqueeze(-1)
-                scores.append(float(layer_scores.mean()))
+                _, score = aggregate_score(
+                    torch.stack(attention, 1), torch.stack(contrast, 1), model.config.scoring.score
+                )
+                scores.append(float(score))
     finally:
         model.unet.set_attn_processor(previous)
         model.shared_prefix.enabled = True
@@ -129,8 +133,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
     args = parser.parse_args(argv)
 
-    from genziqa.inference import resolve_device
-
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
     print(
@@ -163,8 +165,6 @@ def main(argv: list[str] | None = None) -> dict:
     ours = model
     if gpu:
         ours = build(device=str(device)).to(torch.bfloat16)
-    rows = len(model.config.scoring.timesteps) * model.prompts.num_prompts
-    ours.unet_batch_size = rows * 4 if gpu else ours.prompts.num_prompts
     compiled = None
     if args.compile:
         compiled = torch.compile(ours.unet, dynamic=False, options={"freezing": True})
@@ -186,7 +186,10 @@ def main(argv: list[str] | None = None) -> dict:
             )
 
         def run_ours(batch_paths, workers):
+            # The CLI's preparation (LoRA merged, the U-Net batch it picks), undone afterwards
+            # so that the reference paths keep the unmerged LoRA.
             with merged_lora(ours.unet), swapped_unet(ours, compiled):
+                prepare_for_scoring(ours, device, ours.dtype)
                 return genziqa_scores(ours, batch_paths, len(batch_paths), workers)
 
         compile_seconds = None
@@ -210,8 +213,8 @@ def main(argv: list[str] | None = None) -> dict:
                     )
         fp32_check = None
         if gpu:  # the exactness check runs the package's batched path in fp32
-            model.unet_batch_size = ours.unet_batch_size
             with merged_lora(model.unet):
+                prepare_for_scoring(model, device, torch.float32)
                 fp32_check = genziqa_scores(model, paths, len(paths), 0)
 
     summary = _summarise(results, flops, peak32, peak16, fp32_check, compile_seconds, device)

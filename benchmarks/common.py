@@ -85,7 +85,7 @@ def write_photos(folder: Path, count: int, size: tuple[int, int] = (640, 480)) -
     folder.mkdir(parents=True, exist_ok=True)
     sources = []
     try:
-        from genziqa.synthetic import load_photos
+        from genziqa.datasets.synthetic import load_photos
 
         sources = list(load_photos(256).values())
     except Exception:  # scikit-image missing: synthetic textures decode the same way

@@ -6,6 +6,8 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,17 @@ def assert_same_gradients(a: dict, b: dict) -> None:
     assert set(a) == set(b)
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=1e-4, atol=1e-6)
+
+
+@contextmanager
+def installed(unet, processors: Mapping[str, object]) -> Iterator[None]:
+    """Processors (name -> processor) on a bare U-Net for the block; the previous ones after."""
+    previous = unet.attn_processors
+    unknown = sorted(set(processors) - set(previous))
+    if unknown:
+        raise KeyError(f"no attention layers named {unknown[:3]} in this U-Net")
+    unet.set_attn_processor({**previous, **processors})
+    try:
+        yield
+    finally:
+        unet.set_attn_processor(previous)

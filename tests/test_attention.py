@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from diffusers.models.attention_processor import AttnProcessor2_0
@@ -7,11 +9,15 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from genziqa import load_backbone
 from genziqa.attention import (
     CrossAttentionScoreProcessor,
+    PooledLogits,
+    Recorder,
     cross_attention_layers,
-    installed,
+    recording,
     score_processors,
+    spatial_logsumexp,
 )
-from genziqa.pooling import spatial_logsumexp
+
+from .conftest import installed
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +47,14 @@ def test_processor_leaves_the_unet_output_unchanged(unet) -> None:
     sample, timesteps, context = _inputs()
     with torch.no_grad():
         reference = unet(sample, timesteps, context).sample
-        with installed(unet, score_processors(unet, 0.14)):
+        with installed(unet, score_processors(unet)):
             scored = unet(sample, timesteps, context).sample
     torch.testing.assert_close(scored, reference, rtol=1e-5, atol=1e-5)
 
 
 def test_only_cross_attention_gets_the_processor_and_it_is_restored(unet) -> None:
     before = unet.attn_processors
-    processors = score_processors(unet, 0.14)
+    processors = score_processors(unet)
     with installed(unet, processors):
         current = unet.attn_processors
         for name, processor in current.items():
@@ -59,13 +65,13 @@ def test_only_cross_attention_gets_the_processor_and_it_is_restored(unet) -> Non
     assert unet.attn_processors == before
 
 
-def test_processors_are_restored_after_an_error(unet) -> None:
-    before = unet.attn_processors
-    with pytest.raises(RuntimeError, match="boom"), installed(unet, score_processors(unet, 0.14)):
+def test_recorders_are_closed_after_an_error(unet) -> None:
+    processors = score_processors(unet)
+    pooled = PooledLogits(0.14)
+    with pytest.raises(RuntimeError, match="boom"), recording(processors, [pooled]):
+        assert all(p.recorders == (pooled,) for p in processors.values()) and not pooled.closed
         raise RuntimeError("boom")
-    assert unet.attn_processors == before
-    with pytest.raises(KeyError, match="no attention layers"), installed(unet, {"x": object()}):
-        pass
+    assert pooled.closed
 
 
 def test_pooled_value_equals_hand_computation(unet) -> None:
@@ -80,10 +86,11 @@ def test_pooled_value_equals_hand_computation(unet) -> None:
         ),
         with_kwargs=True,
     )
-    processors = score_processors(unet, 0.14)
+    processors = score_processors(unet)
+    pooled = PooledLogits(0.14)
     sample, timesteps, context = _inputs()
     try:
-        with torch.no_grad(), installed(unet, processors):
+        with torch.no_grad(), installed(unet, processors), recording(processors, [pooled]):
             unet(sample, timesteps, context)
     finally:
         hook.remove()
@@ -96,8 +103,11 @@ def test_pooled_value_equals_hand_computation(unet) -> None:
     k = k.view(batch, tokens, heads, inner // heads).transpose(1, 2)
     logits = torch.einsum("bhnd,bhtd->bhnt", q, k) / (inner // heads) ** 0.5
     expected = torch.log(torch.exp(0.14 * logits).sum(dim=2)) / 0.14
-    assert processors[name].pooled.shape == (batch, heads, 77)
-    torch.testing.assert_close(processors[name].pooled, expected, rtol=1e-5, atol=1e-4)
+    kept = pooled.take()
+    assert sorted(kept) == sorted(processors) and all(len(v) == 1 for v in kept.values())
+    assert kept[name][0].shape == (batch, heads, 77)
+    torch.testing.assert_close(kept[name][0], expected, rtol=1e-5, atol=1e-4)
+    assert pooled.take() == {}  # take() empties the recorder
     assert hidden.shape[1] == 16 * 16  # the mid block runs at 16x16 for 32x32 latents
 
 
@@ -114,28 +124,77 @@ def test_processor_handles_4d_input_and_masks(additive: bool) -> None:
     if additive:
         mask = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))
     reference = AttnProcessor2_0()(attn, hidden, context, attention_mask=mask)
-    processor = CrossAttentionScoreProcessor(0.14)
-    ours = processor(attn, hidden, context, attention_mask=mask)
+    processor = CrossAttentionScoreProcessor("layer")
+    pooled_logits = PooledLogits(0.14)
+    with recording({"layer": processor}, [pooled_logits]):
+        ours = processor(attn, hidden, context, attention_mask=mask)
     torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
-    assert processor.pooled.shape == (2, 2, 5)
-    assert torch.isinf(processor.pooled[0, :, 3:]).all()  # masked tokens get no logit mass
+    (pooled,) = pooled_logits.take()["layer"]
+    assert pooled.shape == (2, 2, 5)
+    assert torch.isinf(pooled[0, :, 3:]).all()  # masked tokens get no logit mass
     assert torch.equal(
         spatial_logsumexp(torch.zeros(1, 1, 2, 1), 1.0), torch.log(torch.tensor([[[2.0]]]))
     )
 
 
-def test_logits_stay_float32_under_mixed_precision_autocast(unet, monkeypatch) -> None:
-    import genziqa.attention
+class _LogitDtypes(Recorder):
+    def reduce(self, logits: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(logits.dtype == torch.float32)
 
-    pooled_inputs = []
 
-    def recording(logits, lse_lambda):
-        pooled_inputs.append(logits.dtype)
-        return spatial_logsumexp(logits, lse_lambda)
-
-    monkeypatch.setattr(genziqa.attention, "spatial_logsumexp", recording)
-    processors = score_processors(unet, 0.14)
+def test_logits_stay_float32_under_mixed_precision_autocast(unet) -> None:
+    processors = score_processors(unet)
+    dtypes = _LogitDtypes()
     sample, timesteps, context = _inputs()
-    with torch.no_grad(), installed(unet, processors), torch.autocast("cpu", torch.bfloat16):
+    with (
+        torch.no_grad(),
+        installed(unet, processors),
+        recording(processors, [dtypes]),
+        torch.autocast("cpu", torch.bfloat16),
+    ):
         unet(sample, timesteps, context)
-    assert pooled_inputs and set(pooled_inputs) == {torch.float32}
+    kept = [bool(flag) for calls in dtypes.take().values() for flag in calls]
+    assert len(kept) == len(processors) and all(kept)
+
+
+class _QueryMeans(Recorder):
+    def reduce(self, logits: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        return query.mean(dim=1)
+
+
+def test_recorders_see_every_layer_only_inside_recording(unet) -> None:
+    """Two recorders at once get the logits and the query of every layer, in each call made
+    inside ``recording`` and in none outside it."""
+    processors = score_processors(unet)
+    pooled, queries = PooledLogits(0.14), _QueryMeans()
+    sample, timesteps, context = _inputs()
+    with torch.no_grad(), installed(unet, processors):
+        with recording(processors, [pooled, queries]):
+            unet(sample, timesteps, context)
+            unet(sample, timesteps, context)
+        unet(sample, timesteps, context)  # not recorded: closed, the recorders keep nothing
+    assert all(r.closed for r in (pooled, queries))
+    kept = queries.take()
+    assert list(kept) == cross_attention_layers(unet)
+    for name, calls in kept.items():
+        attn = unet.get_submodule(name.removesuffix(".processor"))
+        assert len(calls) == 2 and calls[0].shape == (4, attn.to_q.out_features)
+        torch.testing.assert_close(calls[0], calls[1])
+    assert all(len(calls) == 2 for calls in pooled.take().values())
+
+
+def test_spatial_logsumexp_pools_the_spatial_axis() -> None:
+    logits = torch.randn(2, 3, 50, 7)
+    pooled = spatial_logsumexp(logits, 0.14)
+    assert pooled.shape == (2, 3, 7)
+    expected = torch.log(torch.exp(0.14 * logits).sum(dim=2)) / 0.14
+    torch.testing.assert_close(pooled, expected)
+
+
+def test_logsumexp_is_a_smooth_maximum() -> None:
+    logits = torch.randn(1, 1, 64, 4)
+    sharp = spatial_logsumexp(logits, 1000.0)
+    torch.testing.assert_close(sharp, logits.amax(dim=2), atol=1e-2, rtol=0)
+    # Constant logits: max + log(N) / lambda.
+    flat = spatial_logsumexp(torch.full((1, 1, 64, 2), 3.0), 0.14)
+    torch.testing.assert_close(flat, torch.full((1, 1, 2), 3.0 + math.log(64) / 0.14))

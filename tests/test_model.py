@@ -9,6 +9,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from genziqa import GenzIQA, GenzIQAConfig, ModelNotFoundError, load_backbone, zero_shot_config
+from genziqa.attention import Recorder
 from genziqa.model import CONFIG_NAME, WEIGHTS_NAME, count_parameters
 from genziqa.pretrained import TINY_BACKBONE
 
@@ -292,3 +293,32 @@ def test_parameter_counts(tiny_model) -> None:
     assert counts["context"] == 16 * 32 and counts["head"] == 0
     expected_lora = sum(p.numel() for n, p in tiny_model.unet.named_parameters() if "lora_" in n)
     assert counts["lora"] == expected_lora > 0
+
+
+class _QueryMeans(Recorder):
+    """The spatial mean of each layer's (LoRA-adapted) query, as the video modulator needs."""
+
+    def reduce(self, logits: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        return query.mean(dim=1)
+
+
+def test_extra_recorders_come_back_per_prompt_image_and_timestep(tiny_model, images) -> None:
+    """What a recorder keeps is returned in (P, B, T, ...) order, padding rows dropped, and it
+    does not depend on the batch or on how rows are cut into U-Net calls."""
+    randomize_trained_tensors(tiny_model)
+    tiny_model.unet_batch_size = 6  # calls that hold 3 timesteps of one image: padding, groups
+    latents = tiny_model.encode_images(images[:3])
+    with torch.no_grad():
+        out = tiny_model.score_latents(latents, recorders={"q": _QueryMeans()})
+        alone = tiny_model.score_latents(latents[1:2], recorders={"q": _QueryMeans()})
+    recorded = out.recorded["q"]
+    assert list(recorded) == tiny_model.layer_names
+    for name, value in recorded.items():
+        width = tiny_model.unet.get_submodule(name.removesuffix(".processor")).to_q.out_features
+        assert value.shape == (2, 3, 8, width)
+        assert torch.equal(value[:, 1:2], alone.recorded["q"][name])
+    # Before the first cross-attention nothing depends on the prompt: both rows are equal.
+    first = recorded[tiny_model.layer_names[0]]
+    torch.testing.assert_close(first[0], first[1])
+    assert torch.equal(out.score[1:2], alone.score)
+    assert tiny_model(images[:1]).recorded == {}  # nothing is kept unless asked for

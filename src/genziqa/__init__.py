@@ -29,7 +29,7 @@ _EXPORTS = {
     "GenzIQA": "model",
     "GenzIQAOutput": "model",
     "ModelNotFoundError": "model",
-    "zero_shot_config": "zero_shot",
+    "zero_shot_config": "pretrained",
 }
 
 __all__ = [
@@ -71,4 +71,4 @@ if TYPE_CHECKING:
         spaced_timesteps,
     )
     from .model import GenzIQA, GenzIQAOutput, ModelNotFoundError
-    from .zero_shot import zero_shot_config
+    from .pretrained import zero_shot_config

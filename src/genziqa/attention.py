@@ -1,26 +1,30 @@
-"""Cross-attention logits read out of the U-Net through diffusers' attention-processor interface.
+"""Stage 5: the U-Net's cross-attention logits, read through diffusers' processor interface.
 
 ``CrossAttentionScoreProcessor`` mirrors diffusers' ``AttnProcessor2_0`` (diffusers >= 0.35;
 written against 0.42) step for step, except that it forms the pre-softmax logits
-S = Q K^T * scale explicitly, keeps their spatially pooled value for the layer, and finishes the
-attention with an explicit softmax on those same logits. The U-Net output is unchanged (tested).
-It is installed on the cross-attention (``attn2``) layers only; self-attention keeps its fast
-default processor. Processors are keyed by module name. ``installed`` puts them on a U-Net for
-the span of a ``with`` block and restores the previous ones after; a ``GenzIQA`` model keeps
-them for its lifetime instead, because gradient checkpointing re-runs the forward during
-backward, after any ``with`` block around the forward has closed.
+S = Q K^T * scale explicitly and finishes the attention with an explicit softmax on those same
+logits. The U-Net output is unchanged (tested). It is the one place the logits exist; it is
+installed on the cross-attention (``attn2``) layers only, keyed by module name (self-attention
+keeps its fast default processor), for the model's lifetime: gradient checkpointing re-runs the
+forward during backward, which must see the same processors.
+
+What a caller wants from the logits is a ``Recorder``: the pooled score value
+(``PooledLogits``, GenzIQA's spatial log-sum-exp), and later heatmaps or the video modulator's
+query means. Recorders are attached for one or more U-Net calls with ``recording(...)`` and
+hand back what they kept with ``take()``, one tensor per layer and call. When the block ends
+they are closed but stay attached until the next ``recording``: the re-run of a checkpointed
+forward during backward must compute the same tensors as the forward did (torch checks their
+number), and a closed recorder computes them and keeps nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 from diffusers import UNet2DConditionModel
 from diffusers.models.attention_processor import Attention
-
-from .pooling import spatial_logsumexp
 
 _BLOCK_ORDER = {"down_blocks": 0, "mid_block": 1, "up_blocks": 2}
 
@@ -41,6 +45,52 @@ def cross_attention_layers(unet: UNet2DConditionModel) -> list[str]:
     return sorted(names, key=order)
 
 
+def spatial_logsumexp(logits: torch.Tensor, lse_lambda: float) -> torch.Tensor:
+    """Smooth maximum over the spatial axis: logits (B, H, N, T) -> (B, H, T).
+
+    p = logsumexp(lambda * S, over N) / lambda, computed in float32.
+    """
+    return torch.logsumexp(logits.float() * lse_lambda, dim=-2) / lse_lambda
+
+
+class Recorder:
+    """Keeps something computed from a layer's logits, per layer and U-Net call.
+
+    Subclasses define ``reduce``; the processor calls ``record`` inside ``recording``. Every
+    value's first axis is the U-Net batch (prompt-major rows, see ``batching.py``).
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, list[torch.Tensor]] = {}
+        self.closed = False
+
+    def reduce(self, logits: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """logits S (B, heads, N, tokens) in float32, query (B, N, C) -> what to keep (B, ...)."""
+        raise NotImplementedError
+
+    def record(self, layer: str, logits: torch.Tensor, query: torch.Tensor) -> None:
+        value = self.reduce(logits, query)
+        if not self.closed:
+            self._kept.setdefault(layer, []).append(value)
+
+    def take(self) -> dict[str, list[torch.Tensor]]:
+        """What was kept, layer name -> one tensor per U-Net call; the recorder is empty after."""
+        kept, self._kept = self._kept, {}
+        return kept
+
+
+class PooledLogits(Recorder):
+    """GenzIQA's pooled value of a layer: logsumexp(lambda * S, over space) / lambda, shaped
+    (B, heads, tokens), float32, autograd graph kept."""
+
+    def __init__(self, lse_lambda: float) -> None:
+        super().__init__()
+        self.lse_lambda = lse_lambda
+
+    def reduce(self, logits: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        return spatial_logsumexp(logits, self.lse_lambda)
+
+
 def _no_autocast(device_type: str) -> AbstractContextManager:
     """Autocast off for the block, where it is on (meta tensors, e.g. for FLOP counting, have
     no autocast at all)."""
@@ -50,15 +100,11 @@ def _no_autocast(device_type: str) -> AbstractContextManager:
 
 
 class CrossAttentionScoreProcessor:
-    """Attention that also records the spatially pooled pre-softmax logits of its layer.
+    """Attention that hands its pre-softmax logits S = Q K^T * scale to the attached recorders."""
 
-    After each call, ``pooled`` holds logsumexp(lambda * S, over space) / lambda with S = Q K^T
-    * scale, shaped (B, heads, tokens), in float32 (autograd graph kept).
-    """
-
-    def __init__(self, lse_lambda: float) -> None:
-        self.lse_lambda = lse_lambda
-        self.pooled: torch.Tensor | None = None
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+        self.recorders: tuple[Recorder, ...] = ()
 
     def __call__(
         self,
@@ -94,6 +140,7 @@ class CrossAttentionScoreProcessor:
             hidden_states = attn.group_norm(hidden_states.transpose(1, 2)).transpose(1, 2)
 
         query = attn.to_q(hidden_states)
+        query_features = query  # (B, N, C): the (LoRA-adapted) query before the head split
         if encoder_hidden_states is None:
             encoder_hidden_states = hidden_states
         elif attn.norm_cross:
@@ -121,7 +168,8 @@ class CrossAttentionScoreProcessor:
                     logits = logits.masked_fill(~attention_mask, float("-inf"))
                 else:
                     logits = logits + attention_mask.float()
-            self.pooled = spatial_logsumexp(logits, self.lse_lambda)
+            for recorder in self.recorders:
+                recorder.record(self.layer, logits, query_features)
             probs = logits.softmax(dim=-1).to(value.dtype)
         hidden_states = torch.matmul(probs, value)
 
@@ -139,22 +187,24 @@ class CrossAttentionScoreProcessor:
         return hidden_states / attn.rescale_output_factor
 
 
-def score_processors(
-    unet: UNet2DConditionModel, lse_lambda: float
-) -> dict[str, CrossAttentionScoreProcessor]:
+def score_processors(unet: UNet2DConditionModel) -> dict[str, CrossAttentionScoreProcessor]:
     """One score processor per cross-attention layer, keyed by processor name, in layer order."""
-    return {name: CrossAttentionScoreProcessor(lse_lambda) for name in cross_attention_layers(unet)}
+    return {name: CrossAttentionScoreProcessor(name) for name in cross_attention_layers(unet)}
 
 
 @contextmanager
-def installed(unet: UNet2DConditionModel, processors: Mapping[str, object]) -> Iterator[None]:
-    """Install ``processors`` (name -> processor) on ``unet``; restore the previous ones after."""
-    previous = unet.attn_processors
-    unknown = sorted(set(processors) - set(previous))
-    if unknown:
-        raise KeyError(f"no attention layers named {unknown[:3]} in this U-Net")
-    unet.set_attn_processor({**previous, **processors})
+def recording(
+    processors: Mapping[str, CrossAttentionScoreProcessor], recorders: Iterable[Recorder]
+) -> Iterator[None]:
+    """Attach ``recorders`` to every processor for the block (one or more U-Net calls); they
+    keep what they see inside it, and are closed (attached, keeping nothing) after it."""
+    attached = tuple(recorders)
+    for recorder in attached:
+        recorder.closed = False
+    for processor in processors.values():
+        processor.recorders = attached
     try:
         yield
     finally:
-        unet.set_attn_processor(previous)
+        for recorder in attached:
+            recorder.closed = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,9 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 DEFAULT_BACKBONE = "stabilityai/stable-diffusion-2-1-base"
-DEFAULT_MAX_PIXELS = 89_478_485
-"""Pillow's default ``Image.MAX_IMAGE_PIXELS`` (a 1 GiB RGBA-equivalent budget / 3): larger
-images are refused as decompression bombs unless the caller raises the limit."""
 REFERENCE_TIMESTEPS = (9, 21, 33, 45, 57, 69, 81, 93)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -185,24 +181,40 @@ class GenzIQAConfig:
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> GenzIQAConfig:
-        """A copy with top-level fields or dotted sub-fields changed.
+        """A copy with top-level fields or dotted sub-fields changed (see ``replace_fields``).
 
         ``cfg.replace(**{"scoring.timesteps": (9, 34), "preprocess.resolution": 384})``.
         """
-        nested: dict[str, dict[str, Any]] = {}
-        top: dict[str, Any] = {}
-        for key, value in changes.items():
-            section, _, name = key.partition(".")
-            if name:
-                nested.setdefault(section, {})[name] = value
-            else:
-                top[key] = value
-        for section, values in nested.items():
-            current = getattr(self, section)
-            top[section] = build_dataclass(
-                type(current), {**dataclasses.asdict(current), **values}, section
-            )
-        return dataclasses.replace(self, **top)
+        return replace_fields(self, changes)
+
+
+def replace_fields(obj: Any, changes: dict[str, Any], where: str = "config") -> Any:
+    """A copy of dataclass ``obj`` with fields changed by dotted keys at any depth.
+
+    ``replace_fields(train_config, {"lr": 3e-3, "model.prompts.n_ctx": 8})``. The result is
+    rebuilt through ``build_dataclass``, so values are checked and coerced as when loading
+    JSON, and an unknown key is an error that lists the valid ones.
+    """
+    nested: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            top[head] = value
+    valid = [f.name for f in dataclasses.fields(obj)]
+    unknown = sorted(set(nested).union(top) - set(valid))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(valid)}")
+    data = {name: getattr(obj, name) for name in valid}
+    for head, values in nested.items():
+        current = data[head]
+        if not dataclasses.is_dataclass(current):
+            raise ValueError(f"{where}.{head} is a value, not a section: it has no sub-keys")
+        data[head] = replace_fields(current, values, f"{where}.{head}")
+    data.update(top)
+    return build_dataclass(type(obj), data, where)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -230,6 +242,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
         return build_dataclass(hint, value, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -265,10 +279,3 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected a string, got {value!r}")
         return value
     return value
-
-
-def genziqa_cache_dir() -> Path:
-    """genziqa's own cache (tiny test backbone, training latents): ``$GENZIQA_CACHE`` or
-    ``~/.cache/genziqa``."""
-    root = os.environ.get("GENZIQA_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "genziqa"

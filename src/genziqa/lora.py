@@ -49,38 +49,48 @@ def adapted_modules(unet: UNet2DConditionModel) -> list[str]:
     return [name for name, module in unet.named_modules() if isinstance(module, BaseTunerLayer)]
 
 
-def merge_lora(unet: UNet2DConditionModel) -> int:
+def merge_lora(unet: UNet2DConditionModel) -> list[BaseTunerLayer]:
     """Fold every LoRA update into its base weight (exact up to float rounding); for scoring.
 
-    After merging, the adapters no longer run, so the layers cost what the plain U-Net costs.
-    Returns the number of merged layers.
+    The one merge path: ``GenzIQA.merge_lora`` (the CLI, the service, evaluation) and
+    ``merged_lora`` (temporary) both come here. After merging, the adapters no longer run, so
+    the layers cost what the plain U-Net costs, and their parameters are frozen. Returns the
+    layers it merged.
     """
-    count = 0
-    for module in unet.modules():
-        if isinstance(module, BaseTunerLayer) and not module.merged:
-            module.merge()
-            for name in module.adapter_layer_names:
-                for parameter in getattr(module, name).parameters():
-                    parameter.requires_grad_(False)
-            count += 1
-    return count
+    layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
+    for layer in layers:
+        layer.merge()
+        for name in layer.adapter_layer_names:
+            for parameter in getattr(layer, name).parameters():
+                parameter.requires_grad_(False)
+    return layers
 
 
 @contextmanager
 def merged_lora(unet: UNet2DConditionModel) -> Iterator[int]:
-    """LoRA folded into the weights inside the block, the exact original weights restored after.
+    """LoRA merged (``merge_lora``) inside the block, the exact original state restored after.
 
     Unlike peft's ``unmerge`` (which subtracts the update again and so drifts by rounding),
-    the base weights are copied before merging and copied back, bit for bit.
+    the base weights are copied before merging and copied back, bit for bit, and the adapter
+    parameters get their ``requires_grad`` back.
     """
     layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
     saved = [layer.get_base_layer().weight.detach().clone() for layer in layers]
+    flags = [
+        [
+            (p, p.requires_grad)
+            for name in layer.adapter_layer_names
+            for p in getattr(layer, name).parameters()
+        ]
+        for layer in layers
+    ]
     try:
-        for layer in layers:  # inside the try: a merge failing half way is undone too
-            layer.merge()
+        merge_lora(unet)  # inside the try: a merge failing half way is undone too
         yield len(layers)
     finally:
         with torch.no_grad():
-            for layer, weight in zip(layers, saved, strict=True):
+            for layer, weight, layer_flags in zip(layers, saved, flags, strict=True):
                 layer.get_base_layer().weight.copy_(weight)
                 layer.merged_adapters.clear()
+                for parameter, flag in layer_flags:
+                    parameter.requires_grad_(flag)

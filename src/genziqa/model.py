@@ -10,10 +10,15 @@ Data path, one stage per file, top to bottom:
     -> latents (B, C, R/f, R/f)            latents.py     frozen VAE encoder, posterior mean
     -> noisy U-Net inputs per timestep     noise.py       fixed timesteps and seeded noise
     -> prompt_embeds (P=2, 77, D)          prompts.py     learned context + "Good/Bad Photo."
-    -> U-Net with score processors         attention.py   pre-softmax logits on every attn2
-    -> per-layer attention scores A_l      pooling.py     spatial log-sum-exp, token mean
+    -> U-Net with the score processor      attention.py   logits S = QK^T*scale on every attn2,
+                                                          spatial log-sum-exp (a recorder)
+    -> per-layer attention scores A_l      pooling.py     mean over prompts, heads, tokens
        and the denoising contrast b        pooling.py     ||eps - eps_good|| - ||eps - eps_bad||
     -> layer_scores (B, T, L) = A_l + b -> score (B,) = mean over layers and timesteps
+                                           pooling.py     aggregate_score
+
+The U-Net rows (image x timestep, each once per prompt) are cut into fixed-size calls in
+``batching.py``; names and model folders live in ``pretrained.py``.
 
 Reference conventions we reproduce exactly: CLIP mean/std normalisation fed to the VAE; Euler
 (sigma) noising x_t = x_0 + sigma_t eps, U-Net input x_t / sqrt(sigma_t^2 + 1); smooth maximum
@@ -35,34 +40,53 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import __version__
-from .attention import CrossAttentionScoreProcessor, score_processors
+from .attention import (
+    CrossAttentionScoreProcessor,
+    PooledLogits,
+    Recorder,
+    recording,
+    score_processors,
+)
 from .backbone import Backbone, load_backbone
+from .batching import (
+    SharedPrefix,
+    fixed_chunks,
+    repeat_for_prompts,
+    rows_per_call,
+    split_prompts,
+    unchunk,
+)
 from .config import GenzIQAConfig
 from .latents import encode_latents
 from .lora import add_cross_attention_lora, merge_lora
-from .noise import denoising_target, fixed_noise, noisy_model_input, sample_train_timesteps
-from .pooling import denoising_contrast, token_mean
-from .prefix_sharing import SharedPrefix
-from .preprocess import Images, normalize, prepare_images
+from .noise import (
+    denoising_target,
+    fixed_noise,
+    noisy_model_input,
+    scoring_noise,
+    timesteps_and_noise,
+)
+from .pooling import aggregate_score, attention_scores, denoising_contrast
+from .preprocess import Images, normalize, prepare_images, random_flips
+from .pretrained import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    ModelNotFoundError,
+    load_config,
+    read_weights,
+    write_model_folder,
+)
 from .prompts import PromptLearner
-
-CONFIG_NAME = "genziqa_config.json"
-WEIGHTS_NAME = "genziqa_weights.safetensors"
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A trained GenzIQA model could not be found or read; the message says where we looked."""
 
 
 @dataclass
@@ -73,16 +97,8 @@ class GenzIQAOutput:
     layer_scores: torch.Tensor  # (B, T, L) A_l + b
     attention_scores: torch.Tensor  # (B, T, L) A_l
     contrast: torch.Tensor  # (B, T) b
-
-
-def repeat_for_prompts(x: torch.Tensor, num_prompts: int) -> torch.Tensor:
-    """(N, ...) -> (P * N, ...), prompt-major: rows [p=0: all N, p=1: all N, ...]."""
-    return x.repeat(num_prompts, *([1] * (x.ndim - 1)))
-
-
-def split_prompts(x: torch.Tensor, num_prompts: int) -> torch.Tensor:
-    """(P * N, ...) -> (P, N, ...): the inverse of ``repeat_for_prompts``'s layout."""
-    return x.view(num_prompts, x.shape[0] // num_prompts, *x.shape[1:])
+    # What the extra recorders passed to ``score_latents`` kept: name -> layer -> (P, B, T, ...)
+    recorded: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
 
 class GenzIQA(nn.Module):
@@ -132,11 +148,11 @@ class GenzIQA(nn.Module):
                 "and hooks are installed for that model's lifetime); load a fresh backbone "
                 "for each model"
             )
-        self._processors = score_processors(self.unet, self.config.scoring.lse_lambda)
+        self._processors = score_processors(self.unet)
         self.unet.set_attn_processor({**self.unet.attn_processors, **self._processors})
         self.layer_names = list(self._processors)
         # Everything before the first cross-attention runs once for both prompts (exact).
-        self.shared_prefix = SharedPrefix(self.unet, self.prompts.num_prompts)
+        self.shared_prefix = SharedPrefix(self.unet, self.layer_names[0], self.prompts.num_prompts)
         # Runtime settings: they change speed and memory; scores only by float rounding
         # (about 1e-7 relative), and never with what else is in the batch.
         self.unet_batch_size = 16
@@ -190,18 +206,14 @@ class GenzIQA(nn.Module):
             local_files_only=local_files_only,
             revision=revision,
         )
-        weights: dict[str, torch.Tensor] | None = None
-        if folder is not None:
-            weights_path = folder / WEIGHTS_NAME
-            if not weights_path.is_file():
-                raise ModelNotFoundError(f"{folder}: missing {WEIGHTS_NAME} next to {CONFIG_NAME}")
-            weights = load_file(str(weights_path))
-        if isinstance(backbone, str):
-            backbone = None
+        weights = None if folder is None else read_weights(folder)
         if overrides:
             config = config.replace(**overrides)
         model = cls.from_config(
-            config, backbone=backbone, local_files_only=local_files_only, torch_dtype=torch_dtype
+            config,
+            backbone=None if isinstance(backbone, str) else backbone,
+            local_files_only=local_files_only,
+            torch_dtype=torch_dtype,
         )
         if weights is not None:
             model.load_trained_state_dict(weights)
@@ -214,15 +226,7 @@ class GenzIQA(nn.Module):
                 "cannot save a model whose LoRA was merged into the U-Net for fast scoring; "
                 "save it before calling merge_lora()"
             )
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            k: v.detach().to("cpu").contiguous() for k, v in self.trained_state_dict().items()
-        }
-        save_file(tensors, str(folder / WEIGHTS_NAME), metadata={"genziqa": __version__})
-        payload = {**self.config.to_dict(), "_genziqa": {"version": __version__}}
-        (folder / CONFIG_NAME).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-        return folder
+        return write_model_folder(folder, self.config, self.trained_state_dict(), __version__)
 
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """The tensors training changes: context vectors, LoRA, calibration head."""
@@ -313,6 +317,83 @@ class GenzIQA(nn.Module):
 
     # ------------------------------------------------------------------------- data path
 
+    def forward(
+        self,
+        images: torch.Tensor | None = None,
+        timesteps: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
+        latents: torch.Tensor | None = None,
+    ) -> GenzIQAOutput:
+        """Score images (B, 3, R, R) in [0, 1], or precomputed ``latents`` (B, C, h, w).
+
+        See ``score_latents`` for ``timesteps`` and ``noise``. Training goes through here
+        (not ``score_latents``) so that wrappers such as DistributedDataParallel see the call.
+        ``scoring.test_time_flips`` acts on images only: latents are scored as given.
+        """
+        if (images is None) == (latents is None):
+            raise ValueError("pass exactly one of images or latents")
+        if latents is None:
+            if self.config.scoring.test_time_flips and not self.training:
+                images = random_flips(images)  # 1. preprocess (the reference's flips)
+            latents = self.encode_images(images)  # 1-2. normalise, VAE
+        return self.score_latents(latents, timesteps, noise)
+
+    def score_latents(
+        self,
+        latents: torch.Tensor,
+        timesteps: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
+        *,
+        recorders: Mapping[str, Recorder] | None = None,
+    ) -> GenzIQAOutput:
+        """Score clean latents (B, C, h, w).
+
+        ``timesteps`` (B, T) and ``noise`` (B, T, C, h, w) default to: in eval mode, the fixed
+        scoring timesteps and noise; in train mode, one timestep per image drawn uniformly from
+        ``scoring.train_timesteps`` with fresh noise. ``recorders`` (name -> Recorder) see every
+        cross-attention layer's logits; what they kept is in ``output.recorded[name]``.
+        """
+        latents = latents.to(self.device, torch.float32)
+        scoring = self.config.scoring
+        timesteps, noise = timesteps_and_noise(  # 3. noise
+            latents,
+            timesteps,
+            noise,
+            training=self.training,
+            scoring_timesteps=scoring.timesteps,
+            train_range=scoring.train_timesteps,
+            seed=scoring.seed,
+        )
+        embeds = self.prompt_embeds()  # 4. prompts, once per call (in training: with a graph)
+        attention, contrast, recorded = self._score_all_rows(  # 5. U-Net + attention
+            latents, timesteps, noise, embeds, recorders or {}
+        )
+        layer_scores, raw = aggregate_score(attention, contrast, scoring.score)  # 6. pooling
+        score = raw if self.calibration is None else self.calibration(raw.unsqueeze(-1)).squeeze(-1)
+        return GenzIQAOutput(score, layer_scores, attention, contrast, recorded)
+
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, R, R) in [0, 1] -> latents (B, C, R/f, R/f), float32; VAE in chunks."""
+        # Contiguous NCHW: kernels round differently for other memory layouts (channels-last).
+        pixels = normalize(
+            images.to(self.device, torch.float32).contiguous(),
+            self.config.preprocess.normalization,
+        )
+        noise = None
+        if self.config.scoring.latent == "sample":
+            size = self.resolution // self.vae_scale_factor
+            channels = self.vae.config.latent_channels
+            noise = fixed_noise((channels, size, size), self.config.scoring.seed + 1)
+        chunks = [
+            encode_latents(self.vae, chunk, self.config.scoring.latent, noise)
+            for chunk in fixed_chunks(pixels, self.vae_batch_size, pad=not self.training)
+        ]
+        return torch.cat(chunks)[: pixels.shape[0]]
+
+    def scoring_noise(self, latent_shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed scoring timesteps (T,) and their noise (T, C, h, w), same for every image."""
+        return scoring_noise(self.config.scoring.timesteps, latent_shape, self.config.scoring.seed)
+
     def prompt_embeds(self) -> torch.Tensor:
         """The two prompts' cross-attention context (P, 77, D) in the U-Net's dtype.
 
@@ -334,148 +415,59 @@ class GenzIQA(nn.Module):
             self._prompt_cache = (key, embeds)
         return self._prompt_cache[1]
 
-    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Images (B, 3, R, R) in [0, 1] -> latents (B, C, R/f, R/f), float32; VAE in chunks."""
-        # Contiguous NCHW: kernels round differently for other memory layouts (channels-last).
-        pixels = normalize(
-            images.to(self.device, torch.float32).contiguous(),
-            self.config.preprocess.normalization,
-        )
-        noise = None
-        if self.config.scoring.latent == "sample":
-            size = self.resolution // self.vae_scale_factor
-            channels = self.vae.config.latent_channels
-            noise = fixed_noise((channels, size, size), self.config.scoring.seed + 1)
-        chunks = [
-            encode_latents(self.vae, chunk, self.config.scoring.latent, noise)
-            for chunk in self._fixed_chunks(pixels, self.vae_batch_size)
-        ]
-        return torch.cat(chunks)[: pixels.shape[0]]
-
-    def _fixed_chunks(self, rows: torch.Tensor, size: int) -> list[torch.Tensor]:
-        """Split into chunks of ``size`` rows; outside training the last one is zero-padded.
-
-        Kernels can round differently for different batch sizes, so every scoring call of the
-        VAE and the U-Net has the same shape: a row's score is then bit-identical whatever else
-        is in the batch (padding rows are computed and dropped).
-        """
-        chunks = list(rows.split(size))
-        short = size - chunks[-1].shape[0]
-        if short and not self.training:
-            padding = rows.new_zeros((short, *rows.shape[1:]))
-            chunks[-1] = torch.cat([chunks[-1], padding])
-        return chunks
-
-    def scoring_noise(self, latent_shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The fixed scoring timesteps (T,) and their noise (T, C, h, w), same for every image."""
-        timesteps = torch.tensor(self.config.scoring.timesteps, dtype=torch.long)
-        noise = fixed_noise((len(timesteps), *latent_shape), self.config.scoring.seed)
-        return timesteps, noise
-
-    def forward(
-        self,
-        images: torch.Tensor | None = None,
-        timesteps: torch.Tensor | None = None,
-        noise: torch.Tensor | None = None,
-        latents: torch.Tensor | None = None,
-    ) -> GenzIQAOutput:
-        """Score images (B, 3, R, R) in [0, 1], or precomputed ``latents`` (B, C, h, w).
-
-        See ``score_latents`` for ``timesteps`` and ``noise``. Training goes through here
-        (not ``score_latents``) so that wrappers such as DistributedDataParallel see the call.
-        ``scoring.test_time_flips`` acts on images only: latents are scored as given.
-        """
-        if (images is None) == (latents is None):
-            raise ValueError("pass exactly one of images or latents")
-        if latents is None:
-            if self.config.scoring.test_time_flips and not self.training:
-                images = _random_flips(images)
-            latents = self.encode_images(images)
-        return self.score_latents(latents, timesteps, noise)
-
-    def score_latents(
-        self,
-        latents: torch.Tensor,
-        timesteps: torch.Tensor | None = None,
-        noise: torch.Tensor | None = None,
-    ) -> GenzIQAOutput:
-        """Score clean latents (B, C, h, w).
-
-        ``timesteps`` (B, T) and ``noise`` (B, T, C, h, w) default to: in eval mode, the fixed
-        scoring timesteps and noise; in train mode, one timestep per image drawn uniformly from
-        ``scoring.train_timesteps`` with fresh noise.
-        """
-        latents = latents.to(self.device, torch.float32)
-        batch = latents.shape[0]
-        if timesteps is None:
-            if self.training:
-                low, high = self.config.scoring.train_timesteps
-                timesteps = sample_train_timesteps(batch, low, high).view(batch, 1)
-            else:
-                fixed_t, fixed_eps = self.scoring_noise(tuple(latents.shape[1:]))
-                timesteps = fixed_t.expand(batch, -1)
-                noise = fixed_eps.expand(batch, *fixed_eps.shape) if noise is None else noise
-        if noise is None:
-            noise = torch.randn((*timesteps.shape, *latents.shape[1:]), device=self.device)
-        if timesteps.shape[0] != batch or noise.shape[:2] != timesteps.shape:
-            raise ValueError(
-                f"timesteps {tuple(timesteps.shape)} and noise {tuple(noise.shape)} must be "
-                f"(B, T) and (B, T, C, h, w) for B = {batch}"
-            )
-        steps = timesteps.shape[1]
-        timesteps = timesteps.to(self.device)
-        noise = noise.to(self.device, torch.float32)
-        rows = self._rows_per_unet_call(steps)
-        embeds = self.prompt_embeds()  # once per call: in training it runs the text encoder
-        attention, contrast = [], []
-        # Each image's T rows start at a multiple of T (or lie in whole groups of T), and
-        # every call has the same shape, so a score never depends on the rest of the batch.
-        chunks = zip(
-            self._fixed_chunks(latents.repeat_interleave(steps, dim=0), rows),
-            self._fixed_chunks(timesteps.reshape(-1), rows),
-            self._fixed_chunks(noise.reshape(-1, *latents.shape[1:]), rows),
-            strict=True,
-        )
-        for chunk_latents, chunk_t, chunk_noise in chunks:
-            a, b = self._score_pairs(chunk_latents, chunk_t, chunk_noise, embeds)
-            attention.append(a)
-            contrast.append(b)
-        attention_scores = torch.cat(attention)[: batch * steps].view(batch, steps, -1)
-        contrast_t = torch.cat(contrast)[: batch * steps].view(batch, steps)
-        layer_scores = attention_scores + contrast_t.unsqueeze(-1)
-        if self.config.scoring.score == "contrast":
-            raw = -contrast_t.mean(dim=1)
-        else:
-            raw = layer_scores.mean(dim=(1, 2))
-        score = raw if self.calibration is None else self.calibration(raw.unsqueeze(-1)).squeeze(-1)
-        return GenzIQAOutput(score, layer_scores, attention_scores, contrast_t)
-
-    def _rows_per_unet_call(self, steps: int) -> int:
-        """(latent, timestep) rows per U-Net call, each run for the P prompts: whole images'
-        T rows when ``unet_batch_size`` holds T x P, else the largest group of one image's
-        timesteps that fits."""
-        prompts = self.prompts.num_prompts
-        if self.unet_batch_size < prompts:
-            raise ValueError(
-                f"unet_batch_size must be at least the number of prompts ({prompts}), "
-                f"got {self.unet_batch_size}"
-            )
-        if self.unet_batch_size >= steps * prompts:
-            return self.unet_batch_size // (steps * prompts) * steps
-        return max(
-            g for g in range(1, steps + 1) if steps % g == 0 and g * prompts <= self.unet_batch_size
-        )
-
-    def _score_pairs(
+    def _score_all_rows(
         self,
         latents: torch.Tensor,
         timesteps: torch.Tensor,
         noise: torch.Tensor,
         embeds: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One U-Net batch: N (latent, timestep, noise) rows x P prompts -> A (N, L), b (N,).
+        recorders: Mapping[str, Recorder],
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+        """Every (image, timestep) row through fixed-shape U-Net calls: A (B, T, L), b (B, T)
+        and the extra recorders' results, layer -> (P, B, T, ...)."""
+        batch, steps = timesteps.shape
+        rows = rows_per_call(self.unet_batch_size, steps, self.prompts.num_prompts)
+        pad = not self.training
+        # Each image's T rows start at a multiple of T (or lie in whole groups of T), and
+        # every call has the same shape, so a score never depends on the rest of the batch.
+        chunks = zip(
+            fixed_chunks(latents.repeat_interleave(steps, dim=0), rows, pad),
+            fixed_chunks(timesteps.reshape(-1), rows, pad),
+            fixed_chunks(noise.reshape(-1, *latents.shape[1:]), rows, pad),
+            strict=True,
+        )
+        attention, contrast = [], []
+        for chunk in chunks:
+            a, b = self.score_rows(*chunk, embeds, recorders=tuple(recorders.values()))
+            attention.append(a)
+            contrast.append(b)
+        total = batch * steps
+        recorded = {
+            name: {
+                layer: unchunk(calls, self.prompts.num_prompts, total).reshape(
+                    self.prompts.num_prompts, batch, steps, *calls[0].shape[1:]
+                )
+                for layer, calls in recorder.take().items()
+            }
+            for name, recorder in recorders.items()
+        }
+        attention_t = torch.cat(attention)[:total].view(batch, steps, -1)
+        return attention_t, torch.cat(contrast)[:total].view(batch, steps), recorded
 
-        ``embeds`` (P, 77, D) are the prompt embeddings from :meth:`prompt_embeds`."""
+    def score_rows(
+        self,
+        latents: torch.Tensor,
+        timesteps: torch.Tensor,
+        noise: torch.Tensor,
+        embeds: torch.Tensor,
+        *,
+        recorders: tuple[Recorder, ...] = (),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One U-Net call: n (latent, timestep, noise) rows x P prompts -> A (n, L), b (n,).
+
+        ``embeds`` (P, 77, D) are the prompt embeddings from :meth:`prompt_embeds`; extra
+        ``recorders`` keep what they want of this call's logits (their ``take()`` returns it).
+        """
         num_prompts = self.prompts.num_prompts
         model_input = noisy_model_input(latents, noise, timesteps, self.alphas_cumprod)
         target = denoising_target(
@@ -483,20 +475,20 @@ class GenzIQA(nn.Module):
         )
         context = embeds.repeat_interleave(latents.shape[0], dim=0)
         sample = repeat_for_prompts(model_input.to(self.dtype), num_prompts)
-        prediction = self.unet(
-            sample, repeat_for_prompts(timesteps.to(self.device), num_prompts), context
-        ).sample
-        token_mask = None
-        if self.config.scoring.tokens == "non_padding":
-            token_mask = self.prompts.attention_mask.repeat_interleave(latents.shape[0], dim=0)
-        per_layer = []
-        for processor in self._processors.values():
-            per_row = token_mean(processor.pooled, token_mask)
-            per_layer.append(split_prompts(per_row, num_prompts).mean(dim=0))
-            processor.pooled = None
+        pooled = PooledLogits(self.config.scoring.lse_lambda)
+        with recording(self._processors, (pooled, *recorders)):
+            prediction = self.unet(
+                sample, repeat_for_prompts(timesteps.to(self.device), num_prompts), context
+            ).sample
+        token_mask = (
+            self.prompts.attention_mask if self.config.scoring.tokens == "non_padding" else None
+        )
+        by_layer = pooled.take()
+        attention = attention_scores(
+            [split_prompts(by_layer[name][0], num_prompts) for name in self.layer_names], token_mask
+        )
         predicted = split_prompts(prediction, num_prompts)
-        contrast = denoising_contrast(target, predicted[0], predicted[1])
-        return torch.stack(per_layer, dim=1), contrast
+        return attention, denoising_contrast(target, predicted[0], predicted[1])
 
     # --------------------------------------------------------------------------- scoring
 
@@ -533,77 +525,6 @@ class GenzIQA(nn.Module):
             f"{kind}, backbone={self.backbone_source}, layers={self.num_layers}, "
             f"timesteps={list(self.config.scoring.timesteps)}, resolution={self.resolution}"
         )
-
-
-def _random_flips(images: torch.Tensor) -> torch.Tensor:
-    """The reference's test-time augmentation: each flip with probability 1/2 (global RNG)."""
-    flipped = []
-    for image in images:
-        if torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        if torch.rand(()) < 0.5:
-            image = image.flip(-2)
-        flipped.append(image)
-    return torch.stack(flipped)
-
-
-def load_config(
-    name_or_path: str | Path,
-    *,
-    backbone: str | None = None,
-    local_files_only: bool | None = None,
-    revision: str | None = None,
-) -> tuple[GenzIQAConfig, Path | None]:
-    """The config a built-in name, model folder or hub repo stands for, and its folder (None
-    for a built-in name); ``backbone`` replaces the backbone it names."""
-    from .pretrained import MODEL_NAMES
-
-    name = str(name_or_path)
-    folder = None
-    if name in MODEL_NAMES:
-        config = MODEL_NAMES[name]()
-    else:
-        folder = _model_folder(name, local_files_only, revision)
-        config = GenzIQAConfig.from_json_file(folder / CONFIG_NAME)
-    if backbone is not None:
-        config = config.replace(**{"backbone.source": backbone, "backbone.revision": None})
-    return config, folder
-
-
-def _model_folder(name: str, local_files_only: bool | None, revision: str | None) -> Path:
-    """A local model folder, or a hub repo's copy of its config and weights."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / CONFIG_NAME).is_file():
-            raise ModelNotFoundError(
-                f"{path} is not a GenzIQA model folder: no {CONFIG_NAME} (expected the output of "
-                f"GenzIQA.save_pretrained or `genziqa train`)"
-            )
-        return path
-    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") != 1:
-        raise ModelNotFoundError(
-            f"model {name!r}: not a model folder, a built-in name or a hub repo id"
-        )
-    from huggingface_hub import snapshot_download
-
-    from .backbone import hub_cache_dir, offline_mode
-
-    offline = offline_mode() if local_files_only is None else local_files_only
-    try:
-        return Path(
-            snapshot_download(
-                name,
-                revision=revision,
-                allow_patterns=[CONFIG_NAME, WEIGHTS_NAME],
-                local_files_only=offline,
-            )
-        )
-    except Exception as error:  # huggingface_hub raises many kinds; all mean "not available"
-        raise ModelNotFoundError(
-            f"model {name!r}: not a local folder or built-in name, and not available from the "
-            f"Hugging Face Hub{' cache (offline mode)' if offline else ''} at {hub_cache_dir()}: "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
-        ) from None
 
 
 def count_parameters(model: GenzIQA) -> dict[str, int]:

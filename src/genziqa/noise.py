@@ -65,3 +65,46 @@ def sample_train_timesteps(
 ) -> torch.Tensor:
     """One integer timestep per image, uniform in [low, high)."""
     return torch.randint(low, high, (count,), generator=generator)
+
+
+def scoring_noise(
+    timesteps: tuple[int, ...], latent_shape: tuple[int, ...], seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed scoring timesteps (K,) and their noise (K, C, h, w), the same for every image."""
+    steps = torch.tensor(timesteps, dtype=torch.long)
+    return steps, fixed_noise((len(steps), *latent_shape), seed)
+
+
+def timesteps_and_noise(
+    latents: torch.Tensor,
+    timesteps: torch.Tensor | None,
+    noise: torch.Tensor | None,
+    *,
+    training: bool,
+    scoring_timesteps: tuple[int, ...],
+    train_range: tuple[int, int],
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Timesteps (B, K) and noise (B, K, C, h, w) for clean latents (B, C, h, w).
+
+    Given ones are checked and kept. Otherwise: when scoring, the fixed timesteps and their
+    seeded noise for every image; when training, one timestep per image drawn uniformly from
+    ``train_range`` with fresh noise (global RNG).
+    """
+    batch, latent_shape = latents.shape[0], tuple(latents.shape[1:])
+    if timesteps is None:
+        if training:
+            low, high = train_range
+            timesteps = sample_train_timesteps(batch, low, high).view(batch, 1)
+        else:
+            fixed_t, fixed_eps = scoring_noise(scoring_timesteps, latent_shape, seed)
+            timesteps = fixed_t.expand(batch, -1)
+            noise = fixed_eps.expand(batch, *fixed_eps.shape) if noise is None else noise
+    if noise is None:
+        noise = torch.randn((*timesteps.shape, *latent_shape), device=latents.device)
+    if timesteps.shape[0] != batch or noise.shape[:2] != timesteps.shape:
+        raise ValueError(
+            f"timesteps {tuple(timesteps.shape)} and noise {tuple(noise.shape)} must be "
+            f"(B, T) and (B, T, C, h, w) for B = {batch}"
+        )
+    return timesteps.to(latents.device), noise.to(latents.device, torch.float32)

@@ -1,4 +1,4 @@
-"""Images in, VAE-ready tensors out: the first stage of the data path.
+"""Stage 1: images in, VAE-ready tensors out.
 
 Accepted inputs: PIL images, file paths, or a float tensor in [0, 1] shaped (B, 3, H, W) or
 (3, H, W). Every image is resized to a square ``resolution`` with bicubic interpolation, the
@@ -42,11 +42,11 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 def load_for_model(image: ImageInput, resolution: int, **load_options: Any) -> torch.Tensor:
     """One PIL image or file -> uint8 tensor (3, resolution, resolution).
 
-    Files go through ``genziqa.images.load_image`` (EXIF orientation, mode conversion, alpha
+    Files go through ``genziqa.io.images.load_image`` (EXIF orientation, mode conversion, alpha
     over white, clear errors), which gets ``load_options`` (e.g. ``max_pixels``).
     """
     if not isinstance(image, Image.Image):
-        from .images import load_image
+        from .io.images import load_image
 
         image = load_image(image, **load_options)
     return pil_to_tensor(resize_image(image, resolution))
@@ -103,3 +103,28 @@ def normalize(images: torch.Tensor, mode: str) -> torch.Tensor:
     if mode == "minus_one_one":
         return images * 2 - 1
     raise ValueError(f"unknown normalization {mode!r}; expected 'clip' or 'minus_one_one'")
+
+
+FLIPS = ("none", "h", "v", "hv")
+"""The four flip variants of the reference's training augmentation (h: horizontal, v: vertical)."""
+
+
+def flip_image(image: torch.Tensor, flip: str) -> torch.Tensor:
+    """One image (..., H, W) flipped as ``flip`` says (one of ``FLIPS``)."""
+    if flip not in FLIPS:
+        raise ValueError(f"unknown flip {flip!r}; expected one of {FLIPS}")
+    if "h" in flip:
+        image = image.flip(-1)
+    if "v" in flip:
+        image = image.flip(-2)
+    return image
+
+
+def random_flips(images: torch.Tensor) -> torch.Tensor:
+    """The reference's test-time augmentation: each flip with probability 1/2 (global RNG)."""
+    flipped = []
+    for image in images:
+        horizontal = bool(torch.rand(()) < 0.5)
+        vertical = bool(torch.rand(()) < 0.5)
+        flipped.append(flip_image(image, "h" * horizontal + "v" * vertical or "none"))
+    return torch.stack(flipped)

@@ -17,14 +17,13 @@ random weights.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .config import genziqa_cache_dir
+from .io.durable import atomic_folder
+from .pretrained import genziqa_cache_dir
 
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
@@ -248,16 +247,6 @@ def tiny_backbone_path() -> Path:
     target = genziqa_cache_dir() / f"tiny-sd-v{TINY_BACKBONE_VERSION}-torch{torch.__version__}"
     if (target / "model_index.json").is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-sd-", dir=target.parent))
-    try:
+    with atomic_folder(target, replace=False) as staging:  # another process may win: identical
         save_tiny_backbone(staging)
-        try:
-            staging.rename(target)
-        except OSError:
-            # Another process finished first; its copy is identical.
-            if not (target / "model_index.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target

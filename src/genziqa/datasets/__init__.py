@@ -1,11 +1,13 @@
 """Dataset adapters: each turns a database's official files into one canonical table.
 
-    load_table("kadid10k", root)  ->  ADAPTERS["kadid10k"].read  ->  datasets/kadid.py
+    load_table("kadid10k", root)  ->  ADAPTERS["kadid10k"].read  ->  datasets/kadid10k.py
 
-One module per database holds its `INFO` (a DatasetInfo) and its `read(root, **options)`;
+One module per database, named as the database, holds its `INFO` (a DatasetInfo) and its
+`read(root, **options)`;
 `base.py` holds the canonical-table contract (`make_table`) and the shared checks. The table
 has one row per image and exactly the columns path, mos, score, split, ref_id, dataset (see
-base.py). Video databases are out of scope; low-light sets without a fixed public layout
+base.py); splits.py makes seeded content-disjoint splits where there is no official one.
+Video databases are out of scope; low-light sets without a fixed public layout
 (e.g. NNID) are read through the generic `csv` adapter.
 """
 
@@ -25,10 +27,10 @@ from . import (
     aigciqa2023,
     clive,
     csiq,
-    custom,
+    csv,
     flive,
-    kadid,
-    koniq,
+    kadid10k,
+    koniq10k,
     live,
     pipal,
     spaq,
@@ -54,11 +56,11 @@ __all__ = [
 ]
 
 _MODULES = (
-    koniq,
+    koniq10k,
     clive,
     flive,
     spaq,
-    kadid,
+    kadid10k,
     agiqa3k,
     agiqa1k,
     aigciqa2023,
@@ -68,7 +70,7 @@ _MODULES = (
     tid2013,
     pipal,
     synthetic,
-    custom,
+    csv,
 )
 
 ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _MODULES}

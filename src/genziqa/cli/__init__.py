@@ -1,0 +1,78 @@
+"""The ``genziqa`` command line: a thin shell over the library (typer + rich).
+
+One file per command (``score.py``, ``train.py``, ...), the flags they share in
+``options.py``, what they show in ``console.py``. ``main(argv)`` returns the exit code instead
+of exiting, so tests call it in-process.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .console import err
+from .options import UsageProblem
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_SOME_FAILED = 3
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every file scored; 1 unexpected error; 2 usage error (bad flags, no input "
+    "found, unknown model or backbone not available); 3 finished, but some files could not be "
+    "scored (see the error rows)."
+)
+
+app = typer.Typer(
+    name="genziqa",
+    help="No-reference image quality scores from a Stable Diffusion prior (GenzIQA).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+try:  # typer >= 0.24 ships its own click; older typer re-exports click's exceptions
+    from typer import TyperException as _CliError
+except ImportError:  # pragma: no cover
+    from click import ClickException as _CliError
+
+
+def _register() -> None:
+    from .datasets import datasets
+    from .evaluate import evaluate
+    from .info import info
+    from .make_synthetic import make_synthetic
+    from .score import score
+    from .train import EPILOG, train
+
+    app.command(epilog=EXIT_CODES_HELP)(score)
+    app.command()(info)
+    app.command()(datasets)
+    app.command(epilog=EPILOG)(train)
+    app.command()(evaluate)
+    app.command("make-synthetic")(make_synthetic)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (documented in ``genziqa score --help``)."""
+    try:
+        result = app(args=argv, prog_name="genziqa", standalone_mode=False)
+    except UsageProblem as problem:
+        err.print(f"error: {problem}", markup=False)
+        return EXIT_USAGE
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except _CliError as error:
+        error.show()
+        return getattr(error, "exit_code", EXIT_USAGE)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "UsageProblem", "app", "main"]

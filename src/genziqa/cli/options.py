@@ -1,0 +1,74 @@
+"""Flags that several commands share, and how they become a scoring model.
+
+A flag means the same in every command: ``--model``, ``--backbone``, ``--device``,
+``--dtype``, ``--timesteps``, ``--workers``, ``--batch-size``, ``--offline`` and ``--quiet``
+are declared once here, and every command that scores loads its model through
+``load_model`` -> ``genziqa.jobs.runtime.load_for_scoring``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..config import DEFAULT_BACKBONE
+from .console import err, quiet_libraries
+
+if TYPE_CHECKING:
+    from ..jobs.runtime import ScoringOptions
+    from ..model import GenzIQA
+
+
+class UsageProblem(Exception):
+    """A mistake in how the command was called: reported in one line, exit code 2."""
+
+
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Trained model folder, hub repo, or built-in name. Default: the untrained "
+        "zero-shot baseline.",
+    ),
+]
+Backbone = Annotated[
+    str | None,
+    typer.Option(
+        help="Stable Diffusion weights: hub id, diffusers folder or .safetensors file "
+        "(default: the model's own).",
+    ),
+]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+Dtype = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")]
+Timesteps = Annotated[
+    int | None,
+    typer.Option(min=1, help="Number of scoring timesteps (default: the model's, 8)."),
+]
+BatchSize = Annotated[int, typer.Option(min=1, help="Images per batch.")]
+Workers = Annotated[
+    int | None, typer.Option(min=0, help="Decoding worker processes (default: up to 4).")
+]
+Offline = Annotated[bool, typer.Option(help="Never use the network.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")]
+OutputFolder = Annotated[Path | None, typer.Option(help="Folder for results and plots.")]
+
+
+def load_model(options: ScoringOptions, quiet: bool) -> GenzIQA:
+    """The model for scoring, as ``genziqa.jobs.runtime.load_for_scoring`` loads it; setup
+    problems become one-line usage errors."""
+    quiet_libraries()
+    from ..jobs.runtime import ScoringSetupError, load_for_scoring
+
+    if options.model is None and not quiet:
+        err.print(
+            f"No --model given: scoring with the zero-shot baseline on "
+            f"{options.backbone or DEFAULT_BACKBONE} (UNTRAINED: hand-written prompts, no learned "
+            f"context or LoRA)."
+        )
+    try:
+        return load_for_scoring(options)
+    except ScoringSetupError as error:
+        raise UsageProblem(str(error)) from None

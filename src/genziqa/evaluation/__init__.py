@@ -1,0 +1,1 @@
+"""Cross-database evaluation: metrics as plain functions, the evaluation run, its report."""

@@ -1,0 +1,129 @@
+"""Cross-database evaluation: score whole databases, report SRCC, PLCC, KRCC, RMSE per database.
+
+Predictions are written per database as they are computed (``predictions-NAME.csv``, the same
+resumable writer as ``genziqa score``), so an interrupted evaluation continues where it
+stopped. Each database gets a scatter plot of prediction against MOS with the fitted
+4-parameter logistic curve. Lower-is-better labels (DMOS) are correlated with the negated
+labels, so a good model always has positive SRCC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..config import to_jsonable
+from ..datasets import load_specs
+from ..datasets.splits import apply_split
+from ..io.durable import atomic_write
+from ..io.tables import ScoreWriter, read_scores
+from ..jobs.score_files import score_files
+from .metrics import evaluate_predictions
+from .report import plot_scatter
+
+if TYPE_CHECKING:
+    from ..model import GenzIQA
+
+COLUMNS = ("database", "n", "srcc", "plcc", "plcc_fitted", "krcc", "rmse", "rmse_fitted", "failed")
+
+
+def evaluate(
+    model: GenzIQA,
+    specs: list[str],
+    out: str | Path,
+    *,
+    split: str = "all",
+    split_seed: int = 0,
+    overwrite: bool = False,
+    batch_size: int = 8,
+    num_workers: int | None = None,
+    log: Callable[[str], None] = print,
+    on_progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Evaluate ``model`` on each ``NAME=ROOT``; write results.csv/json and plots into ``out``.
+
+    ``split="all"`` scores every image of a database (the cross-database protocol);
+    ``"test"`` only its held-out split (official, or seeded by ``split_seed`` as in training,
+    and content-disjoint). Per-image predictions in ``out`` are reused by a rerun with the
+    same model and settings (resume); another model's are refused unless ``overwrite``.
+    """
+    out = Path(out)
+    loaded = load_specs(specs)
+    _claim_folder(out, model, overwrite)
+    rows = []
+    details = {}
+    for spec, (name, table, lower_better) in zip(specs, loaded, strict=True):
+        if split != "all":
+            table = apply_split(table, seed=split_seed)
+            table = table[table["split"] == split].reset_index(drop=True)
+        predictions_path = out / f"predictions-{name}.csv"
+        with ScoreWriter(predictions_path) as writer:
+            todo = [Path(p) for p in table["path"] if p not in writer.done]
+            if todo:
+                log(f"{name}: scoring {len(todo)} of {len(table)} images")
+                score_files(
+                    model,
+                    todo,
+                    writer.write,
+                    batch_size=batch_size,
+                    num_workers=num_workers,
+                    on_progress=on_progress,
+                )
+        scored = read_scores(predictions_path).set_index("path")
+        merged = table.join(
+            scored[["score", "status"]].rename(columns={"score": "prediction"}), on="path"
+        )
+        ok = merged[merged["status"] == "ok"]
+        failed = int((merged["status"] != "ok").sum())
+        if len(ok) < 3:
+            log(f"{name}: only {len(ok)} image(s) scored; no metrics")
+            rows.append({"database": name, "n": len(ok), "failed": failed})
+            details[name] = {"n": len(ok), "failed": failed, "spec": spec, "split": split}
+            continue
+        metrics = evaluate_predictions(ok["prediction"], ok["mos"], lower_better=lower_better)
+        rows.append({"database": name, **{k: metrics[k] for k in COLUMNS[1:-1]}, "failed": failed})
+        details[name] = {
+            **metrics,
+            "failed": failed,
+            "lower_better": lower_better,
+            "spec": spec,
+            "split": split,
+        }
+        plot_scatter(
+            ok["prediction"].to_numpy(),
+            ok["mos"].to_numpy(),
+            name,
+            metrics,
+            out / f"scatter-{name}.png",
+            log,
+        )
+    results = pd.DataFrame(rows, columns=COLUMNS)
+    atomic_write(out / "results.csv", results.to_csv(index=False))
+    atomic_write(out / "results.json", json.dumps(to_jsonable(details), indent=2) + "\n")
+    return results
+
+
+class EvaluationFolderError(ValueError):
+    """The output folder holds another model's predictions."""
+
+
+def _claim_folder(out: Path, model: GenzIQA, overwrite: bool) -> None:
+    """Record which model and settings the predictions in ``out`` come from; refuse to mix."""
+    identity = {"model": model.fingerprint(), "dtype": str(model.dtype).removeprefix("torch.")}
+    path = out / "evaluated_model.json"
+    if overwrite:
+        for stale in out.glob("predictions-*.csv"):
+            stale.unlink()
+    elif path.is_file():
+        if json.loads(path.read_text()) != identity:
+            raise EvaluationFolderError(
+                f"{out} holds predictions of another model or other settings; use another "
+                f"--out, or --overwrite to score again there"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(identity, indent=2) + "\n")

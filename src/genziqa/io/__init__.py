@@ -1,0 +1,1 @@
+"""Everything that touches bytes on disk: image decoding, score tables, durable writes."""

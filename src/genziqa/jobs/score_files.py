@@ -1,0 +1,135 @@
+"""Score many image files: decoding in DataLoader workers, batches written as they finish.
+
+The model never waits on I/O: workers decode and resize the next batches while the current
+one runs. Bad files never stop the run; each becomes an error row with its reason. Memory
+stays flat: nothing but the current batches is held.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..io.images import DEFAULT_MAX_PIXELS, ImageError
+from ..preprocess import load_for_model
+
+if TYPE_CHECKING:
+    from ..model import GenzIQA
+
+Row = dict[str, object]
+
+
+class ImageFiles(Dataset):
+    """Image files -> (index, uint8 tensor (3, R, R) or an empty tensor, error reason)."""
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        resolution: int,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.paths = list(paths)
+        self.resolution = resolution
+        self.max_pixels = max_pixels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor, str]:
+        try:
+            pixels = load_for_model(self.paths[index], self.resolution, max_pixels=self.max_pixels)
+            return index, pixels, ""
+        except ImageError as error:
+            return index, torch.empty(0, dtype=torch.uint8), error.reason
+
+
+def _collate(items: list[tuple[int, torch.Tensor, str]]):
+    indices = [i for i, _, _ in items]
+    images = [t for _, t, reason in items if not reason]
+    errors = {i: reason for i, _, reason in items if reason}
+    stacked = torch.stack(images) if images else torch.empty(0, dtype=torch.uint8)
+    return indices, stacked, errors
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # decoding workers must not compete with the model's threads
+
+
+@dataclass
+class ScoreSummary:
+    scored: int = 0
+    failed: int = 0
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def score_files(
+    model: GenzIQA,
+    paths: Sequence[Path],
+    write: Callable[[list[Row]], None],
+    *,
+    batch_size: int = 8,
+    num_workers: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScoreSummary:
+    """Score ``paths`` in batches; call ``write(rows)`` once per finished batch.
+
+    Rows: ``{"path", "score", "status": "ok" | "error", "error"}``. ``on_progress(n)`` is told
+    how many files each batch finished.
+    """
+    workers = default_workers() if num_workers is None else num_workers
+    loader = DataLoader(
+        ImageFiles(paths, model.resolution, max_pixels),
+        batch_size=batch_size,
+        num_workers=workers,
+        collate_fn=_collate,
+        worker_init_fn=_worker_init if workers else None,
+        pin_memory=model.device.type == "cuda",
+    )
+    summary = ScoreSummary()
+    model.eval()
+    for indices, images, errors in loader:
+        scores: list[float] = []
+        batch_error = ""
+        if images.numel():
+            try:
+                pixels = images.to(model.device, non_blocking=True).float().div_(255.0)
+                scores = model.score(pixels, batch_size=len(pixels)).tolist()
+            except (RuntimeError, ValueError) as error:  # e.g. out of memory: report, go on
+                batch_error = f"scoring failed: {str(error).strip().splitlines()[0]}"
+        rows: list[Row] = []
+        ok = iter(scores)
+        for index in indices:
+            path = str(paths[index])
+            if index in errors:
+                rows.append(_error_row(path, errors[index]))
+            elif batch_error:
+                rows.append(_error_row(path, batch_error))
+            else:
+                score = next(ok)
+                if math.isfinite(score):
+                    rows.append({"path": path, "score": score, "status": "ok", "error": ""})
+                else:
+                    rows.append(
+                        _error_row(path, f"the model produced a non-finite score ({score})")
+                    )
+        write(rows)
+        summary.scored += sum(row["status"] == "ok" for row in rows)
+        summary.failed += sum(row["status"] == "error" for row in rows)
+        if on_progress is not None:
+            on_progress(len(rows))
+    return summary
+
+
+def _error_row(path: str, reason: str) -> Row:
+    return {"path": path, "score": float("nan"), "status": "error", "error": reason}

@@ -1,0 +1,426 @@
+"""Tests for genziqa.io.tables: batch writing, pandas compatibility, kills and resuming."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from genziqa.io import tables as outputs
+from genziqa.io.tables import COLUMNS, SCHEMA, ScoreWriter, format_for, read_scores
+
+SUFFIXES = (".csv", ".jsonl", ".parquet")
+
+
+def _rows(start: int, stop: int, *, error_every: int = 0) -> list[dict]:
+    """Rows for /img/00000.jpg...; every ``error_every``-th one is an error row."""
+    rows = []
+    for index in range(start, stop):
+        path = f"/img/{index:05d}.jpg"
+        if error_every and index % error_every == 0:
+            rows.append(
+                {"path": path, "score": math.nan, "status": "error", "error": f"bad, {index}"}
+            )
+        else:
+            rows.append({"path": path, "score": index / 7 + 0.1, "status": "ok", "error": ""})
+    return rows
+
+
+def _pandas_read(path: Path) -> pd.DataFrame:
+    fmt = format_for(path)
+    if fmt == "csv":
+        return pd.read_csv(path)
+    if fmt == "jsonl":
+        # pandas' default JSON float parser is not exact; precise_float is.
+        return pd.read_json(path, lines=True, precise_float=True)
+    return pd.read_parquet(path)
+
+
+def _journal(path: Path) -> Path:
+    return path.with_name(path.name + ".partial.jsonl")
+
+
+def _assert_same(frame: pd.DataFrame, rows: list[dict]) -> None:
+    assert list(frame.columns) == list(COLUMNS)
+    assert frame["path"].tolist() == [r["path"] for r in rows]
+    assert frame["status"].tolist() == [r["status"] for r in rows]
+    for got, row in zip(frame["score"].tolist(), rows, strict=True):
+        assert (math.isnan(got) and math.isnan(row["score"])) or got == row["score"]
+
+
+# --------------------------------------------------------------------------------------------
+# Formats
+# --------------------------------------------------------------------------------------------
+
+
+def test_format_for() -> None:
+    assert format_for("a.csv") == "csv"
+    assert format_for("A.CSV") == "csv"
+    assert format_for("a.jsonl") == "jsonl"
+    assert format_for(Path("a.ndjson")) == "jsonl"
+    assert format_for("a.parquet") == "parquet"
+    assert format_for("a.pq") == "parquet"
+    with pytest.raises(ValueError, match=r"\.txt.*\.csv.*\.jsonl.*\.parquet"):
+        format_for("scores.txt")
+    with pytest.raises(ValueError, match="none"):
+        format_for("scores")
+
+
+def test_unsupported_extension_raises(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\.xlsx"):
+        ScoreWriter(tmp_path / "scores.xlsx")
+    with pytest.raises(ValueError, match=r"\.xlsx"):
+        read_scores(tmp_path / "scores.xlsx")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_two_batches_read_back_with_pandas(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    first, second = _rows(0, 5, error_every=3), _rows(5, 9, error_every=3)
+    with ScoreWriter(path) as writer:
+        assert writer.done == frozenset()
+        writer.write(first)
+        writer.write(second)
+    assert not _journal(path).exists()
+
+    frame = _pandas_read(path)
+    _assert_same(frame, first + second)
+    assert frame["score"].dtype == "float64"
+    for column in ("path", "status", "error"):
+        assert pd.api.types.is_string_dtype(frame[column]), (column, frame[column].dtype)
+    errors = frame[frame["status"] == "error"]
+    assert errors["error"].tolist() == ["bad, 0", "bad, 3", "bad, 6"]  # commas survive in CSV
+
+    ours = read_scores(path)
+    _assert_same(ours, first + second)
+    assert ours["score"].dtype == "float64"
+    assert ours.loc[ours["status"] == "ok", "error"].eq("").all()
+    if suffix == ".parquet":
+        assert pq.read_schema(path).remove_metadata().equals(SCHEMA)
+
+
+def test_csv_scores_round_trip_exactly_and_quote_when_needed(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    rows = [
+        {"path": "/img/a, b.jpg", "score": 0.1 + 0.2, "status": "ok", "error": ""},
+        {"path": '/img/"q".jpg', "score": 1e-300, "status": "ok", "error": ""},
+        {"path": "/img/c.jpg", "score": math.nan, "status": "error", "error": "one\ntwo"},
+    ]
+    with ScoreWriter(path) as writer:
+        writer.write(rows)
+    assert path.read_text().splitlines()[0] == "path,score,status,error"
+    frame = pd.read_csv(path)
+    assert frame["score"].iloc[0] == 0.30000000000000004
+    assert frame["score"].iloc[1] == 1e-300
+    assert frame["path"].tolist() == ["/img/a, b.jpg", '/img/"q".jpg', "/img/c.jpg"]
+    assert read_scores(path)["error"].tolist() == ["", "", "one\ntwo"]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_empty_run_leaves_a_valid_empty_table(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write([])
+    frame = read_scores(path)
+    assert list(frame.columns) == list(COLUMNS)
+    assert len(frame) == 0
+    assert frame["score"].dtype == "float64"
+
+
+# --------------------------------------------------------------------------------------------
+# Resuming and repairing
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_resume_after_close(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 4, error_every=2))
+    with ScoreWriter(path) as writer:
+        assert writer.done == {r["path"] for r in _rows(0, 4)}  # ok and error rows
+        writer.write(_rows(4, 6))
+    _assert_same(read_scores(path), _rows(0, 4, error_every=2) + _rows(4, 6))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "tail"),
+    [
+        (".csv", "/img/99999.jpg,0.12"),  # cut in the middle of a row
+        (".csv", '/img/99999.jpg,nan,error,"first line\n'),  # cut inside a quoted newline
+        (".csv", "/img/99999.jpg,0.5,ok"),  # row complete but the line end is missing
+        (".jsonl", '{"path": "/img/99999.jpg", "sco'),
+        (".jsonl", '{"path": "/img/99999.jpg", "score": 0.5, "status": "ok", "error": ""}'),
+    ],
+)
+def test_truncated_last_line_is_repaired(tmp_path: Path, suffix: str, tail: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 3))
+        writer.write(_rows(3, 6, error_every=2))
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write(tail)
+
+    with ScoreWriter(path) as writer:
+        assert writer.done == {r["path"] for r in _rows(0, 6)}
+        writer.write(_rows(6, 8))
+    expected = _rows(0, 3) + _rows(3, 6, error_every=2) + _rows(6, 8)
+    _assert_same(_pandas_read(path), expected)
+    _assert_same(read_scores(path), expected)
+
+
+def test_truncated_utf8_character_is_repaired(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 2))
+    with open(path, "ab") as handle:
+        handle.write("/img/caf\u00e9.jpg".encode()[:-1])  # half of a two-byte character
+    with ScoreWriter(path) as writer:
+        assert len(writer.done) == 2
+    _assert_same(pd.read_csv(path), _rows(0, 2))
+
+
+def test_cut_short_header_is_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    path.write_text("path,sco")
+    with ScoreWriter(path) as writer:
+        assert writer.done == frozenset()
+        writer.write(_rows(0, 2))
+    _assert_same(pd.read_csv(path), _rows(0, 2))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "bad_line"),
+    [
+        (".csv", "/img/x.jpg,not-a-number,ok,\n"),
+        (".jsonl", "{broken\n"),
+    ],
+)
+def test_bad_row_in_the_middle_raises(tmp_path: Path, suffix: str, bad_line: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 2))
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(bad_line)
+    with ScoreWriter(path) as writer:  # a bad *last* line is a cut-short row: repaired
+        assert len(writer.done) == 2
+        writer.write(_rows(2, 3))
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(bad_line)
+    size = path.stat().st_size
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(_serialised_row(suffix, _rows(3, 4)[0]))
+    bad_line_number = 5 if suffix == ".csv" else 4  # the CSV has a header line
+    with pytest.raises(ValueError, match=f"line {bad_line_number}:"):
+        ScoreWriter(path)
+    with pytest.raises(ValueError, match="not a valid score row"):
+        read_scores(path)
+    assert path.stat().st_size > size  # nothing was truncated
+
+
+def _serialised_row(suffix: str, row: dict) -> str:
+    if suffix == ".csv":
+        return f"{row['path']},{row['score']!r},{row['status']},{row['error']}\n"
+    return json.dumps(row) + "\n"
+
+
+def test_foreign_csv_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    path.write_text("name,value\na,1\n")
+    with pytest.raises(ValueError, match="not a genziqa score table"):
+        ScoreWriter(path)
+    assert path.read_text() == "name,value\na,1\n"
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the "killed" writer's open file
+def test_parquet_killed_before_close_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "scores.parquet"
+    writer = ScoreWriter(path)
+    writer.write(_rows(0, 3))
+    writer.write(_rows(3, 5, error_every=4))
+    del writer  # "killed": never closed (CPython frees it, and its file, right here)
+    assert not path.exists()
+    assert _journal(path).exists()
+    _assert_same(read_scores(path), _rows(0, 3) + _rows(3, 5, error_every=4))
+
+    with ScoreWriter(path) as writer:
+        assert writer.done == {r["path"] for r in _rows(0, 5)}
+        writer.write(_rows(5, 7))
+    assert not _journal(path).exists()
+    frame = pd.read_parquet(path)
+    assert frame["path"].is_unique
+    _assert_same(frame, _rows(0, 3) + _rows(3, 5, error_every=4) + _rows(5, 7))
+
+
+def test_parquet_killed_after_merge_before_journal_removal(tmp_path: Path) -> None:
+    path = tmp_path / "scores.parquet"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 4))
+    # A journal left over holding rows that are already in the Parquet, plus a cut-short line
+    # and one row that is not (written by hand, as a killed run would leave it).
+    lines = [json.dumps(r) for r in _rows(2, 5)]
+    _journal(path).write_text("\n".join(lines) + '\n{"path": "/img/0')
+    with ScoreWriter(path) as writer:
+        assert writer.done == {r["path"] for r in _rows(0, 5)}
+        writer.write(_rows(5, 6))
+    frame = pd.read_parquet(path)
+    assert frame["path"].is_unique
+    _assert_same(frame, _rows(0, 6))
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import importlib, math, sys, time
+
+    # `import genziqa` is lazy: the child loads the table writer without torch.
+    outputs = importlib.import_module(sys.argv[2])
+    writer = outputs.ScoreWriter(sys.argv[1])
+    for batch in range(10_000):
+        rows = []
+        for i in range(batch * 50, batch * 50 + 50):
+            if i % 5 == 0:
+                row = {"path": f"/img/{i:07d}.jpg", "score": math.nan, "status": "error",
+                       "error": "cannot decode,\\n" + "x" * 200}
+            else:
+                row = {"path": f"/img/{i:07d}.jpg", "score": i / 7, "status": "ok", "error": ""}
+            rows.append(row)
+        writer.write(rows)
+        print(batch, flush=True)
+        time.sleep(0.005)
+    """
+)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_sigkill_mid_run_leaves_a_resumable_table(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    command = [sys.executable, "-c", KILL_SCRIPT, str(path), outputs.__name__]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            for _ in range(4):  # wait until a few batches have landed
+                assert child.stdout.readline(), "the writer process ended early"
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    with ScoreWriter(path) as writer:
+        done = writer.done
+    frame = read_scores(path)
+    assert len(frame) >= 4 * 50
+    assert len(frame) == len(done) and frame["path"].is_unique
+    for index, row in enumerate(frame.itertuples(index=False)):
+        assert row.path == f"/img/{index:07d}.jpg"  # a complete prefix of the rows
+        if index % 5 == 0:
+            assert row.status == "error"
+            assert math.isnan(row.score)
+            assert row.error == "cannot decode,\n" + "x" * 200
+        else:
+            assert (row.status, row.score, row.error) == ("ok", index / 7, "")
+    assert len(_pandas_read(path)) == len(frame)  # and a valid file for pandas too
+
+
+# --------------------------------------------------------------------------------------------
+# Options and caller errors
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_overwrite(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 3))
+    if suffix == ".parquet":
+        _journal(path).write_text(json.dumps(_rows(3, 4)[0]) + "\n")
+    with ScoreWriter(path, overwrite=True) as writer:
+        assert writer.done == frozenset()
+        writer.write(_rows(10, 12))
+    _assert_same(read_scores(path), _rows(10, 12))
+    assert not _journal(path).exists()
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_retry_errors(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 6, error_every=3))
+    with ScoreWriter(path, retry_errors=True) as writer:
+        assert writer.done == {f"/img/0000{i}.jpg" for i in (1, 2, 4, 5)}
+        # The error rows are gone from the file as soon as it is opened.
+        assert read_scores(path)["status"].eq("ok").all()
+        writer.write(_rows(0, 1) + _rows(3, 4))
+    frame = read_scores(path)
+    assert frame["path"].is_unique
+    assert sorted(frame["path"]) == [r["path"] for r in _rows(0, 6)]
+    assert frame["status"].eq("ok").all()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the "killed" writer's open file
+def test_retry_errors_includes_a_leftover_parquet_journal(tmp_path: Path) -> None:
+    path = tmp_path / "scores.parquet"
+    writer = ScoreWriter(path)
+    writer.write(_rows(0, 4, error_every=2))
+    del writer
+    with ScoreWriter(path, retry_errors=True) as writer:
+        assert writer.done == {"/img/00001.jpg", "/img/00003.jpg"}
+        writer.write(_rows(0, 1) + _rows(2, 3))
+    assert sorted(pd.read_parquet(path)["path"]) == [r["path"] for r in _rows(0, 4)]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_duplicate_path_raises(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 2))
+        with pytest.raises(ValueError, match="already written"):
+            writer.write(_rows(1, 3))  # /img/00001.jpg again, across batches
+        with pytest.raises(ValueError, match="already written"):
+            writer.write(_rows(5, 6) + _rows(5, 6))  # twice in one batch
+    with ScoreWriter(path) as writer, pytest.raises(ValueError, match=r"\.done"):
+        writer.write(_rows(0, 1))  # already in the output from the last run
+    _assert_same(read_scores(path), _rows(0, 2))  # nothing of a refused batch was written
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"path": "/a.jpg", "score": math.nan, "status": "ok", "error": ""}, "finite"),
+        ({"path": "/a.jpg", "score": 0.5, "status": "error", "error": "x"}, "NaN"),
+        ({"path": "/a.jpg", "score": math.nan, "status": "error", "error": ""}, "non-empty"),
+        ({"path": "/a.jpg", "score": 0.5, "status": "fine", "error": ""}, "'ok' or 'error'"),
+        ({"path": "/a.jpg", "score": 0.5, "status": "ok"}, "exactly the keys"),
+        ({"path": "/a.jpg", "score": "0.5", "status": "ok", "error": ""}, "finite"),
+    ],
+)
+def test_malformed_row_raises(tmp_path: Path, row: dict, message: str) -> None:
+    with ScoreWriter(tmp_path / "scores.jsonl") as writer:
+        with pytest.raises(ValueError, match=message):
+            writer.write([row])
+        with pytest.raises(ValueError, match="wrap it in a list"):
+            writer.write(row)  # type: ignore[arg-type]
+
+
+def test_write_after_close_raises(tmp_path: Path) -> None:
+    writer = ScoreWriter(tmp_path / "scores.csv")
+    writer.close()
+    writer.close()  # idempotent
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(_rows(0, 1))
+
+
+def test_missing_output_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ScoreWriter(tmp_path / "nope" / "scores.csv")
+    with pytest.raises(FileNotFoundError):
+        read_scores(tmp_path / "scores.parquet")
