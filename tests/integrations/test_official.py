@@ -18,7 +18,7 @@ import torch
 from diffusers import UNet2DConditionModel
 from safetensors.torch import save_file
 
-from genziqa import GenzIQA, PromptConfig
+from genziqa import GenzIQA, GenzIQAConfig, PromptConfig
 from genziqa.backbone import load_backbone
 from genziqa.integrations.official import (
     OfficialCheckpointError,
@@ -342,7 +342,10 @@ def test_unreadable_files(tmp_path, tiny_backbone_dir, files) -> None:
 def test_existing_model_folder_is_not_overwritten(files, tiny_backbone_dir, tmp_path) -> None:
     coop, lora = files
     out = tmp_path / "model"
-    import_official(coop, lora, str(tiny_backbone_dir), out)
+    import_official(coop, lora, "genziqa-tiny-sd", out)  # the same seeded weights, by name
+    assert GenzIQAConfig.from_json_file(out / "genziqa_config.json").backbone.source == (
+        "genziqa-tiny-sd"
+    )
     before = (out / "genziqa_weights.safetensors").read_bytes()
     with pytest.raises(OfficialCheckpointError, match="already exists and holds a genziqa model"):
         import_official(coop, lora, str(tiny_backbone_dir), out)

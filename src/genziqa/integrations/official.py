@@ -47,6 +47,7 @@ from ..backbone import Backbone, load_backbone
 from ..config import BackboneConfig, GenzIQAConfig, LoRAConfig, PromptConfig
 from ..lora import ADAPTER_NAME
 from ..model import CONFIG_NAME, GenzIQA
+from ..pretrained import BACKBONE_ALIASES, LOCAL_BACKBONES
 from ..prompts import build_prompt_tokens
 
 PROMPT_LEARNER_KEYS = ("ctx", "token_prefix", "token_suffix")
@@ -413,7 +414,10 @@ def load_official(
 
 
 def _source(backbone: str) -> str:
-    """The backbone as the saved config should name it: local paths made absolute."""
+    """The backbone as the saved config should name it: local paths made absolute (aliases
+    and registered names win over same-named paths, as in ``load_backbone``)."""
+    if backbone in BACKBONE_ALIASES or backbone in LOCAL_BACKBONES:
+        return backbone
     path = Path(backbone).expanduser()
     return str(path.resolve()) if path.exists() else backbone
 
