@@ -1,0 +1,1 @@
+"""Everything that touches bytes on disk: decoding media files, tables, caches."""
