@@ -223,6 +223,13 @@ def _load_npy(path: Path, kind: str) -> np.ndarray:
     if not path.is_file():
         raise FeatureFileError(path, f"{kind} feature file not found")
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+    except OSError as error:
+        raise FeatureFileError(path, f"could not read the file ({error})") from None
+    if magic != b"\x93NUMPY":
+        raise FeatureFileError(path, "not a readable .npy file (no NumPy header)")
+    try:
         array = np.load(path, allow_pickle=False)
     except ValueError as error:
         if "pickle" in str(error).lower():

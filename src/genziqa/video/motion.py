@@ -443,6 +443,9 @@ def motion_features(
                 **asdict(recipe),
                 "fps": fps,
                 "autorotate": decode_options.get("autorotate", True),
+                # Features agree across batch sizes only to ~1e-7 relative, so a batch size
+                # is a setting: same settings, bit-identical features, cached or not.
+                "batch_size": batch_size,
             }
             key = cache.key(video, model.fingerprint(), settings)
             stored = cache.get(key)
