@@ -31,11 +31,11 @@ counts lie, VIDEO.md 5). This is the reference's ``len(skvideo.io.vread(path))``
 - Formats with alpha: composited over white, as for images.
 
 **Orientation**: with ``autorotate=True`` (the default, what the ffmpeg command line and hence
-the reference do) the display matrix each frame carries is applied: rotations by multiples of
-90 degrees and mirroring (other angles are rounded to the nearest multiple of 90; ffmpeg would
-rotate by the exact angle and fill the corners black). Files with only a legacy ``rotate``
-metadata tag (clockwise degrees) get that rotation. The sample aspect ratio is ignored (as the
-ffmpeg command line does by default).
+the reference do) the display matrix is applied, read once from the first decoded frame as the
+command line does: rotations by multiples of 90 degrees and mirroring (other angles are
+rounded to the nearest multiple of 90; ffmpeg would rotate by the exact angle and fill the
+corners black). Files with only a legacy ``rotate`` metadata tag (clockwise degrees) get that
+rotation. The sample aspect ratio is ignored (as the ffmpeg command line does by default).
 
 **Resizing**: ``size=R`` gives square R x R frames, resized from the full decoded 8-bit RGB
 frame. ``resample="bicubic"`` is the image model's rule (:func:`genziqa.preprocess.
@@ -479,9 +479,11 @@ def _header_info(path: Path, container: Any, stream: Any) -> VideoInfo:
 
 def _frame_facts(frame: Any, metadata: Mapping[str, str]) -> dict[str, Any]:
     """What only a decoded frame tells: its size, pixel format, orientation, transfer."""
-    rotation, mirrored = _orientation(_display_matrix(frame, metadata))
+    matrix = _display_matrix(frame, metadata)
+    rotation, mirrored = _orientation(matrix)
     fmt = frame.format
     return {
+        "matrix": matrix,
         "width": frame.width,
         "height": frame.height,
         "rotation": rotation,
@@ -493,7 +495,9 @@ def _frame_facts(frame: Any, metadata: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _with_first_frame(info: VideoInfo, facts: Mapping[str, Any] | None) -> VideoInfo:
-    return replace(info, **facts) if facts else info
+    if not facts:
+        return info
+    return replace(info, **{k: v for k, v in facts.items() if k != "matrix"})
 
 
 def _stream_duration(stream: Any) -> float | None:
@@ -621,7 +625,7 @@ def _decode_pass(
                     _check_pixels(
                         path, frame.width, frame.height, settings.max_pixels, settings.min_size
                     )
-                    rgb = _frame_to_rgb(frame, settings.autorotate, metadata)
+                    rgb = _frame_to_rgb(frame, facts["matrix"] if settings.autorotate else None)
                     for sink in wanted[index]:
                         sink.add(index, rgb)
                 end_time = _frame_end(frame, fps, end_time)
@@ -681,8 +685,15 @@ def _ffmpeg_message(error: Exception) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _frame_to_rgb(frame: Any, autorotate: bool, metadata: Mapping[str, str]) -> np.ndarray:
-    """A decoded PyAV frame -> upright uint8 RGB (H, W, 3), by the module docstring's rules."""
+def _frame_to_rgb(frame: Any, matrix: tuple[float, float, float, float] | None) -> np.ndarray:
+    """A decoded PyAV frame -> uint8 RGB (H, W, 3) by the module docstring's rules, oriented
+    by ``matrix`` (None: as stored).
+
+    The display matrix is read once, from the first frame (as the ffmpeg command line sets
+    up its autorotation once): reading ``frame.side_data`` creates a reference cycle that
+    keeps each frame's buffers alive until the garbage collector runs (measured: +2.8 MB per
+    1080p frame), so it is not touched per frame.
+    """
     fmt = frame.format
     deep = max(c.bits for c in fmt.components) > 8
     alpha = any(c.is_alpha for c in fmt.components)
@@ -694,8 +705,8 @@ def _frame_to_rgb(frame: Any, autorotate: bool, metadata: Mapping[str, str]) -> 
         rgb = _to_8bit(frame.to_ndarray(format="rgb48le", **kwargs))
     else:
         rgb = frame.to_ndarray(format="rgb24", **kwargs)
-    if autorotate:
-        rgb = _apply_matrix(rgb, _display_matrix(frame, metadata))
+    if matrix:
+        rgb = _apply_matrix(rgb, matrix)
     return np.ascontiguousarray(rgb)
 
 

@@ -410,8 +410,8 @@ class MotionFeatureSink:
 
 def _normalise(clips: torch.Tensor, recipe: MotionRecipe) -> torch.Tensor:
     """uint8 (B, T, H, W, 3) -> float (B, 3, T, H, W): ToTensor's /255, then (x - mean) / std."""
-    x = clips.permute(0, 1, 4, 2, 3).float().div(255)
-    x = x.sub(recipe.mean).div(recipe.std)
+    x = clips.permute(0, 1, 4, 2, 3).float()  # one new float tensor, then in place
+    x.div_(255).sub_(recipe.mean).div_(recipe.std)
     return x.permute(0, 2, 1, 3, 4)
 
 
