@@ -212,6 +212,17 @@ def test_decoding_keeps_only_the_frames_of_pending_clips(tmp_path: Path) -> None
     assert Watched.most <= 32  # one clip's frames, never the video's 200
 
 
+def test_an_unknown_frame_rate_is_a_video_error(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from genziqa.io.video import VideoError, probe
+
+    info = replace(probe(write_video(tmp_path / "a.mp4", 3)), fps=None, num_frames=3)
+    with pytest.raises(VideoError, match="frame rate is unknown"):
+        MotionFeatureSink(RecordingModel()).plan(info)
+    assert len(MotionFeatureSink(RecordingModel(), fps=25).plan(info)) == 3
+
+
 def test_recipe_validation() -> None:
     with pytest.raises(ValueError, match="multiple of 32"):
         MotionRecipe(size=100)

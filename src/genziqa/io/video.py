@@ -72,6 +72,7 @@ __all__ = [
     "is_video_name",
     "probe",
     "read_frames",
+    "resize_frame",
     "sample_frames",
 ]
 
@@ -93,6 +94,7 @@ IndexRule = Sequence[int] | Callable[["VideoInfo"], Sequence[int]]
 
 # Demuxers that open files which are not videos: text rendered as frames, single images.
 _NOT_VIDEO_DEMUXERS = {"tty": "a text file", "image2": "a still image"}
+_DURATION_FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
 _HDR_TRANSFERS = {16: "pq", 18: "hlg"}  # AVColorTransferCharacteristic: SMPTE 2084, ARIB B67
 _PIP = "pip install 'genziqa[video]'"
 
@@ -320,8 +322,9 @@ def decode_into(
     what the sinks keep plus the decoder's own buffers. ``max_pixels`` refuses larger frames
     (width * height) before decoding them, ``min_size`` frames whose shorter side is smaller;
     ``threads`` is FFmpeg's decoding thread count (0 = automatic). A file that ends before its
-    own index or declared duration says it should is refused as truncated unless
-    ``allow_truncated``, which uses the frames that decode. Raises :class:`VideoError`.
+    own index (MP4 sample table, MKV cues) or declared stream duration (MP4/MOV, MKV/WebM)
+    says it should, or whose data stops decoding, is refused as truncated or corrupt unless
+    ``allow_truncated``, which keeps the frames that decode. Raises :class:`VideoError`.
     """
     path = Path(path)
     _check_options(max_pixels, min_size)
@@ -612,7 +615,9 @@ def _decode_pass(
         stream.thread_type = "AUTO"
         stream.thread_count = settings.threads
         metadata = dict(stream.metadata)
-        declared = _stream_duration(stream)
+        # Only containers whose muxers write the stream's duration are checked against it;
+        # elsewhere FFmpeg may estimate it (e.g. from the bit rate) and it proves nothing.
+        declared = _stream_duration(stream) if container.format.name in _DURATION_FORMATS else None
         fps = stream.average_rate or stream.guessed_rate
         try:
             for frame in _frames(container, stream):

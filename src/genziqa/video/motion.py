@@ -360,8 +360,15 @@ class MotionFeatureSink:
         self.start(1, 1.0)
 
     def plan(self, info: VideoInfo) -> list[int]:
+        from ..io.video import VideoError
+
         assert info.num_frames is not None
-        return self.start(info.num_frames, self.fps or info.fps)
+        fps = self.fps or info.fps
+        if not fps or fps < 0.5:
+            raise VideoError(
+                info.path, f"the frame rate is unknown ({fps!r}); give fps= to cut motion clips"
+            )
+        return self.start(info.num_frames, fps)
 
     def start(self, num_frames: int, fps: float | None) -> list[int]:
         """Reset for a video of ``num_frames`` at ``fps``; returns the frame indices needed."""
