@@ -11,7 +11,7 @@ every peak RSS is that mode's own:
   stand-in network (SlowFast itself is not timed here: on a CPU it costs seconds per clip);
 - ``decode-all``: every frame decoded to full-size RGB and kept, as ``vread`` does.
 
-    python benchmarks/bench_video_decode.py                  # about a minute here
+    python benchmarks/bench_video_decode.py                  # a minute or two here
     python benchmarks/bench_video_decode.py --seconds 20 --fps 60 --json figures.json
 """
 
