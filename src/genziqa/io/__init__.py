@@ -1,1 +1,2 @@
-"""Everything that touches bytes on disk: image decoding, score tables, durable writes."""
+"""Everything that touches bytes on disk: image and video decoding, score tables, motion-feature
+files, durable writes."""

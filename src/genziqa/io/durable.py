@@ -1,4 +1,5 @@
-"""Writes that survive a kill or a power cut: atomic files and folders, fsync.
+"""Writes that survive a kill or a power cut (atomic files and folders, fsync), and the content
+digest that names what was written (caches are keyed by it).
 
 Every file genziqa writes for later use (score tables, latent caches, checkpoints, the tiny
 backbone) is either appended and fsynced (``io/tables.py``) or written here: to a temporary
@@ -9,6 +10,7 @@ reader sees the old content or the new, never half of it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -91,3 +93,12 @@ def atomic_folder(path: str | os.PathLike[str], *, replace: bool = True) -> Iter
         fsync_folder(path.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

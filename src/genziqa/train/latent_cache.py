@@ -48,15 +48,6 @@ def latent_key(file_digest: str, settings: str, flip: str) -> str:
     return hashlib.sha256(f"{file_digest}|{settings}|{flip}".encode()).hexdigest()
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LatentCache:
     """Latents by key in a folder; ``get`` returns None on a miss."""
 

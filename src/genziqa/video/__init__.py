@@ -1,0 +1,1 @@
+"""The video side of genziqa: frame selection, SlowFast motion features (GenzVQA later)."""
