@@ -49,13 +49,13 @@ def adapted_modules(unet: UNet2DConditionModel) -> list[str]:
     return [name for name, module in unet.named_modules() if isinstance(module, BaseTunerLayer)]
 
 
-def merge_lora(unet: UNet2DConditionModel) -> list[BaseTunerLayer]:
+def merge_lora(unet: UNet2DConditionModel) -> int:
     """Fold every LoRA update into its base weight (exact up to float rounding); for scoring.
 
     The one merge path: ``GenzIQA.merge_lora`` (the CLI, the service, evaluation) and
     ``merged_lora`` (temporary) both come here. After merging, the adapters no longer run, so
     the layers cost what the plain U-Net costs, and their parameters are frozen. Returns the
-    layers it merged.
+    number of layers it merged.
     """
     layers = [m for m in unet.modules() if isinstance(m, BaseTunerLayer) and not m.merged]
     for layer in layers:
@@ -63,7 +63,7 @@ def merge_lora(unet: UNet2DConditionModel) -> list[BaseTunerLayer]:
         for name in layer.adapter_layer_names:
             for parameter in getattr(layer, name).parameters():
                 parameter.requires_grad_(False)
-    return layers
+    return len(layers)
 
 
 @contextmanager
