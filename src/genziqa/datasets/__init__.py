@@ -5,7 +5,8 @@
 One module per database holds its `INFO` (a DatasetInfo) and its `read(root, **options)`;
 `base.py` holds the canonical-table contract (`make_table`) and the shared checks. The table
 has one row per image and exactly the columns path, mos, score, split, ref_id, dataset (see
-base.py). Video databases are out of scope; low-light sets without a fixed public layout
+base.py). Video databases use the same table, one row per video (their DatasetInfo.media is
+"video"); low-light sets without a fixed public layout
 (e.g. NNID) are read through the generic `csv` adapter.
 """
 
@@ -35,6 +36,20 @@ from . import (
     synthetic,
     tid2013,
     uhdiqa,
+)
+
+# isort: split
+from . import (  # video databases (DatasetInfo.media == "video")
+    cvd2014,
+    konvid1k,
+    konvid150ka,
+    konvid150kb,
+    livevqc,
+    liveytgaming,
+    liveythfr,
+    lsvq,
+    lsvq1080p,
+    youtubeugc,
 )
 from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
 
@@ -69,6 +84,16 @@ _MODULES = (
     pipal,
     synthetic,
     custom,
+    konvid1k,
+    lsvq,
+    lsvq1080p,
+    livevqc,
+    youtubeugc,
+    liveythfr,
+    cvd2014,
+    konvid150ka,
+    konvid150kb,
+    liveytgaming,
 )
 
 ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _MODULES}

@@ -180,7 +180,7 @@ def load_mat(path: Path, variables: Iterable[str], what: str) -> dict[str, np.nd
     require_file(path, what)
     try:
         content = io.loadmat(path)
-    except (OSError, ValueError, NotImplementedError, TypeError) as error:
+    except (OSError, ValueError, NotImplementedError, TypeError, io.matlab.MatReadError) as error:
         raise DatasetError(f"{path}: cannot read it as a MAT file ({what}): {error}") from error
     variables = list(variables)
     missing = [v for v in variables if v not in content]
