@@ -21,6 +21,7 @@ VIDEO = {
     "konvid150ka": (1.0, 5.0),
     "konvid150kb": (1.0, 5.0),
     "liveytgaming": (0.0, 100.0),
+    "synthetic_video": (0.0, 100.0),
 }
 
 
@@ -32,7 +33,7 @@ def test_every_video_database_is_registered_as_video_and_higher_is_better():
         assert not info.lower_better and info.layout, name
         assert datasets.get_adapter(name).read.__module__ == f"genziqa.datasets.{name}"
     official = {n for n, i in infos.items() if i.has_official_split}
-    assert official == {"lsvq", "lsvq1080p"}
+    assert official == {"lsvq", "lsvq1080p", "synthetic_video"}
     assert {i.media for i in describe_datasets()} == {"image", "video"}
 
 
@@ -43,7 +44,10 @@ def test_dataset_info_refuses_an_unknown_media():
 
 
 def test_importing_genziqa_and_its_adapters_does_not_import_pyav():
-    code = "import sys, genziqa, genziqa.datasets; print('av' in sys.modules)"
+    code = (
+        "import sys, genziqa, genziqa.datasets, genziqa.datasets.synthetic_video; "
+        "print('av' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

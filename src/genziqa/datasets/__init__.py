@@ -49,6 +49,7 @@ from . import (  # video databases (DatasetInfo.media == "video")
     liveythfr,
     lsvq,
     lsvq1080p,
+    synthetic_video,
     youtubeugc,
 )
 from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
@@ -94,6 +95,7 @@ _MODULES = (
     konvid150ka,
     konvid150kb,
     liveytgaming,
+    synthetic_video,
 )
 
 ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _MODULES}
