@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genziqa.datasets import load_table
+from genziqa.datasets import DatasetError, load_table
 from genziqa.datasets import synthetic_video as sv
 from genziqa.datasets.synthetic_video import KINDS, make_clip, make_video_benchmark, write_video
 from genziqa.synthetic import SOURCE_PHOTOS, load_photos
@@ -287,3 +287,14 @@ def test_adapter_reads_the_benchmark_as_a_canonical_video_table(bench):
     np.testing.assert_allclose(merged["score"], merged["mos_csv"] / 100.0)
     assert (merged["split"] == merged["split_csv"]).all()
     assert (merged["ref_id"] == merged["ref_id_csv"]).all()
+
+
+def test_adapter_names_an_absent_clip_without_offering_an_option_it_lacks(tmp_path):
+    make_video_benchmark(tmp_path, **SMALL, kinds=["blur"], levels=1)
+    (tmp_path / "videos" / "coffee_blur_1.mp4").unlink()
+    with pytest.raises(
+        DatasetError,
+        match=r"synthetic_video.csv: 1 of 20 listed video\(s\) are "
+        r"absent on disk, e.g. .*coffee_blur_1.mp4$",
+    ):
+        load_table("synthetic_video", tmp_path)

@@ -340,18 +340,19 @@ def make_table(
     split: Sequence[str] | None = None,
     ref_id: Sequence[str] | None = None,
     keep_order: bool = False,
-    skip_missing: bool = False,
+    skip_missing: bool | None = None,
 ) -> pd.DataFrame:
     """Check and assemble the canonical table (columns `COLUMNS`, one row per image/video).
 
     The label range and direction come from ``info``; a variant of a database (another label
     scale, a user's CSV) passes ``dataclasses.replace(INFO, ...)``. With ``skip_missing`` the
     rows whose file is absent are dropped with a DatasetWarning (listed vs found) instead of
-    raising; it is an error when none is found.
+    raising; it is an error when none is found. Adapters that offer the option pass its value
+    (False by default, and the error then mentions it); the others leave it None.
     """
     name, native_range, lower_better = info.name, info.native_range, info.lower_better
     unit = info.media  # "image" or "video", for the messages
-    if not isinstance(skip_missing, bool):
+    if skip_missing is not None and not isinstance(skip_missing, bool):
         raise DatasetError(f"skip_missing must be True or False, received {skip_missing!r}")
     n = len(paths)
     mos = np.asarray(mos, dtype=np.float64).ravel()
@@ -394,8 +395,7 @@ def make_table(
     present = np.array([os.path.isfile(p) for p in paths], dtype=bool)
     absent = [p for p, found in zip(paths, present, strict=True) if not found]
     if absent and (not skip_missing or len(absent) == n):
-        offer = info.media == "video" and not skip_missing
-        hint = " (option skip_missing=true leaves them out)" if offer else ""
+        hint = " (option skip_missing=true leaves them out)" if skip_missing is False else ""
         raise DatasetError(
             f"{label_file}: {len(absent)} of {n} listed {unit}(s) are absent on disk, "
             f"e.g. {_first(absent)}{hint}"

@@ -77,7 +77,9 @@ def _label_file(root: Path) -> Path:
 
 def _transposed(path: Path) -> tuple[list[str], pd.Series]:
     """Names and MOS of the row-wise official CSV."""
-    frame = read_csv(path, (), "the LIVE-YT-HFR MOS (transposed)", header=None, dtype=str)
+    frame = read_csv(
+        path, (), "the LIVE-YT-HFR MOS (transposed)", header=None, dtype=str, encoding="utf-8-sig"
+    )
     rows = {str(row[0]).strip(): row[1:] for row in frame.itertuples(index=False)}
     missing = [r for r in ("File Names", "MOS") if r not in rows]
     if missing:

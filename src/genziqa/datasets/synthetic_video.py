@@ -9,8 +9,8 @@ Clip. Each source photo of `genziqa.synthetic.SOURCE_PHOTOS` is prepared as a sq
 camera looks at it through a square window that slowly zooms in (side 0.70 -> 0.55 of the
 photo over the clip) while its center pans along a straight line of length 0.15 of the
 photo, in a direction drawn per photo; every frame is that window resized to (size, size)
-with Pillow bicubic (antialiased). So every clip moves by about 0.1 px/frame of zoom and
-pan at 16 frames, slowly and smoothly.
+with Pillow bicubic (antialiased). At 16 frames the pan moves the picture by about 1 output
+pixel per frame and the zoom its edges by about 0.5: slow, smooth motion.
 
 Distortions, level 1..5 (spatial parameters are given at size 64 and scale with size/64):
 
