@@ -12,7 +12,8 @@ def datasets() -> int:
 
     out = Console(highlight=False, soft_wrap=True)
     table = Table(show_lines=True)
-    for column in ("name", "database", "label", "split", "expected under ROOT"):
+    table.add_column("name", no_wrap=True)  # a name is what users type: never split it
+    for column in ("database", "label", "split", "expected under ROOT"):
         table.add_column(column, overflow="fold")
     for entry in describe_datasets():
         low, high = entry.native_range or (None, None)

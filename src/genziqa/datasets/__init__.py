@@ -7,7 +7,8 @@ One module per database, named as the database, holds its `INFO` (a DatasetInfo)
 `base.py` holds the canonical-table contract (`make_table`) and the shared checks. The table
 has one row per image and exactly the columns path, mos, score, split, ref_id, dataset (see
 base.py); splits.py makes seeded content-disjoint splits where there is no official one.
-Video databases are out of scope; low-light sets without a fixed public layout
+Video databases use the same table, one row per video (their DatasetInfo.media is "video");
+low-light sets without a fixed public layout
 (e.g. NNID) are read through the generic `csv` adapter.
 """
 
@@ -37,6 +38,21 @@ from . import (
     synthetic,
     tid2013,
     uhdiqa,
+)
+
+# isort: split
+from . import (  # video databases (DatasetInfo.media == "video")
+    cvd2014,
+    konvid1k,
+    konvid150ka,
+    konvid150kb,
+    livevqc,
+    liveytgaming,
+    liveythfr,
+    lsvq,
+    lsvq1080p,
+    synthetic_video,
+    youtubeugc,
 )
 from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
 
@@ -71,6 +87,17 @@ _MODULES = (
     pipal,
     synthetic,
     csv,
+    konvid1k,
+    lsvq,
+    lsvq1080p,
+    livevqc,
+    youtubeugc,
+    liveythfr,
+    cvd2014,
+    konvid150ka,
+    konvid150kb,
+    liveytgaming,
+    synthetic_video,
 )
 
 ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _MODULES}

@@ -1,9 +1,10 @@
 """Shared pieces of the dataset adapters: the canonical table, file reading and checks.
 
 Every adapter reads its database's official files and calls `make_table`, which owns the
-contract of the canonical table (one row per image):
+contract of the canonical table (one row per image, or per video for the databases whose
+`DatasetInfo.media` is "video"; the columns are the same):
 
-    path     str    absolute path of the image file, which exists
+    path     str    absolute path of the image or video file, which exists
     mos      float  the native label: native scale and native direction (DMOS stays DMOS)
     score    float  higher is better, in [0, 1]: min-max over the documented native range,
                     or over the data's min/max where there is none; lower-better labels
@@ -14,12 +15,16 @@ contract of the canonical table (one row per image):
 
 Rows are sorted by path unless an adapter keeps an official order (CLIVE). Anything missing,
 unreadable or out of range raises DatasetError naming the file and what was expected:
-nothing is skipped silently.
+nothing is skipped silently. The one exception is opt-in: video adapters take
+`skip_missing=True` for databases that are rarely complete on disk (LSVQ, YouTube-UGC,
+KoNViD-150k lose videos to dead links), which drops absent files with a DatasetWarning that
+says how many were listed and how many were found.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +36,16 @@ import pandas as pd
 COLUMNS = ("path", "mos", "score", "split", "ref_id", "dataset")
 SPLIT_NAMES = ("train", "val", "test")
 KINDS = ("authentic", "synthetic", "ai-generated", "custom")
+MEDIA = ("image", "video")
 _SHOWN = 5  # how many offending names an error message lists
 
 
 class DatasetError(ValueError):
     """A database folder does not match what its adapter expects."""
+
+
+class DatasetWarning(UserWarning):
+    """Listed files were left out on request (`skip_missing=True`): how many, and which."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +60,13 @@ class DatasetInfo:
     label_name: str
     has_official_split: bool
     layout: str
+    media: str = "image"  # what one row's file is: "image" or "video"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, received {self.kind!r}")
+        if self.media not in MEDIA:
+            raise ValueError(f"media must be one of {MEDIA}, received {self.media!r}")
 
 
 @dataclass(frozen=True)
@@ -118,11 +131,14 @@ def pick_column(frame: pd.DataFrame, candidates: Sequence[str], source: Path) ->
     )
 
 
-def read_csv(path: Path, columns: Iterable[str] = (), what: str = "a label CSV") -> pd.DataFrame:
-    """Read a CSV with the given required columns."""
+def read_csv(
+    path: Path, columns: Iterable[str] = (), what: str = "a label CSV", **read_options: Any
+) -> pd.DataFrame:
+    """Read a CSV with the given required columns; `read_options` go to `pandas.read_csv`
+    (e.g. sep=";", decimal="," or dtype={"flickr_id": str})."""
     require_file(path, what)
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, **read_options)
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise DatasetError(f"{path}: cannot read it as CSV ({what}): {error}") from error
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -164,7 +180,7 @@ def load_mat(path: Path, variables: Iterable[str], what: str) -> dict[str, np.nd
     require_file(path, what)
     try:
         content = io.loadmat(path)
-    except (OSError, ValueError, NotImplementedError, TypeError) as error:
+    except (OSError, ValueError, NotImplementedError, TypeError, io.matlab.MatReadError) as error:
         raise DatasetError(f"{path}: cannot read it as a MAT file ({what}): {error}") from error
     variables = list(variables)
     missing = [v for v in variables if v not in content]
@@ -243,6 +259,37 @@ def match_case_insensitive(folder: Path, names: Sequence[str], source: Path) -> 
     return [lookup_ignoring_case(index, folder, name, source) for name in names]
 
 
+def file_finder(root: Path, suffixes: Sequence[str], what: str) -> Callable[[str], Path | None]:
+    """Index every file under `root` (recursively, following folder links once) whose name
+    ends with one of `suffixes`; returns ``lookup(name)``: the one file of that name ignoring
+    case, None when there is none, DatasetError when there are several. For databases whose
+    releases nest the same files in different folders (CVD2014, YouTube-UGC, LIVE-YT-HFR)."""
+    wanted = tuple(s.lower() for s in suffixes)
+    index: dict[str, list[Path]] = {}
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up the tree: do not walk it twice
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders.sort()
+        for name in names:
+            if name.lower().endswith(wanted):
+                index.setdefault(name.lower(), []).append(Path(folder) / name)
+
+    def lookup(name: str) -> Path | None:
+        found = index.get(name.lower(), [])
+        if len(found) > 1:
+            raise DatasetError(
+                f"{root}: {len(found)} files are named {name!r} ignoring case ({what}): "
+                f"{_first(found)}; expected exactly one"
+            )
+        return found[0] if found else None
+
+    return lookup
+
+
 def find_image_dir(root: Path, candidates: Sequence[str], first_name: str, what: str) -> Path:
     """The first of the candidate folders under `root` that holds `first_name`."""
     for candidate in candidates:
@@ -293,13 +340,20 @@ def make_table(
     split: Sequence[str] | None = None,
     ref_id: Sequence[str] | None = None,
     keep_order: bool = False,
+    skip_missing: bool | None = None,
 ) -> pd.DataFrame:
-    """Check and assemble the canonical table (columns `COLUMNS`, one row per image).
+    """Check and assemble the canonical table (columns `COLUMNS`, one row per image/video).
 
     The label range and direction come from ``info``; a variant of a database (another label
-    scale, a user's CSV) passes ``dataclasses.replace(INFO, ...)``.
+    scale, a user's CSV) passes ``dataclasses.replace(INFO, ...)``. With ``skip_missing`` the
+    rows whose file is absent are dropped with a DatasetWarning (listed vs found) instead of
+    raising; it is an error when none is found. Adapters that offer the option pass its value
+    (False by default, and the error then mentions it); the others leave it None.
     """
     name, native_range, lower_better = info.name, info.native_range, info.lower_better
+    unit = info.media  # "image" or "video", for the messages
+    if skip_missing is not None and not isinstance(skip_missing, bool):
+        raise DatasetError(f"skip_missing must be True or False, received {skip_missing!r}")
     n = len(paths)
     mos = np.asarray(mos, dtype=np.float64).ravel()
     split = [""] * n if split is None else [str(s) for s in split]
@@ -307,10 +361,10 @@ def make_table(
     for label, values in (("labels", mos), ("split values", split), ("reference ids", ref_id)):
         if len(values) != n:
             raise DatasetError(
-                f"{label_file}: {n} images but {len(values)} {label}; expected one per image"
+                f"{label_file}: {n} {unit}s but {len(values)} {label}; expected one per {unit}"
             )
     if n == 0:
-        raise DatasetError(f"{label_file}: lists no images; expected at least one")
+        raise DatasetError(f"{label_file}: lists no {unit}s; expected at least one")
     paths = [os.path.abspath(os.fspath(p)) for p in paths]
 
     bad = [paths[i] for i in np.flatnonzero(~np.isfinite(mos))]
@@ -335,15 +389,28 @@ def make_table(
     duplicated = pd.Series(paths)[pd.Series(paths).duplicated()].tolist()
     if duplicated:
         raise DatasetError(
-            f"{label_file}: {len(duplicated)} image(s) are listed more than once, "
+            f"{label_file}: {len(duplicated)} {unit}(s) are listed more than once, "
             f"e.g. {_first(duplicated)}"
         )
-    absent = [p for p in paths if not os.path.isfile(p)]
-    if absent:
+    present = np.array([os.path.isfile(p) for p in paths], dtype=bool)
+    absent = [p for p, found in zip(paths, present, strict=True) if not found]
+    if absent and (not skip_missing or len(absent) == n):
+        hint = " (option skip_missing=true leaves them out)" if skip_missing is False else ""
         raise DatasetError(
-            f"{label_file}: {len(absent)} of {n} listed image(s) are absent on disk, "
-            f"e.g. {_first(absent)}"
+            f"{label_file}: {len(absent)} of {n} listed {unit}(s) are absent on disk, "
+            f"e.g. {_first(absent)}{hint}"
         )
+    if absent:
+        warnings.warn(
+            f"{label_file}: {n} {unit}s listed, {n - len(absent)} found; leaving out the "
+            f"{len(absent)} absent, e.g. {_first(absent)}",
+            DatasetWarning,
+            stacklevel=2,
+        )
+        keep = np.flatnonzero(present)
+        paths, mos = [paths[i] for i in keep], mos[keep]
+        split, ref_id = [split[i] for i in keep], [ref_id[i] for i in keep]
+        n = len(paths)
 
     table = pd.DataFrame(
         {
@@ -359,3 +426,41 @@ def make_table(
     if not keep_order:
         table = table.sort_values("path", kind="stable")
     return table.reset_index(drop=True)
+
+
+# --- video label files --------------------------------------------------------------------
+
+
+def read_label_lines(path: Path, what: str) -> tuple[list[str], np.ndarray]:
+    """A FAST-VQA/DOVER label list (`examplar_data_labels/*.txt`, also what GenzVQA's
+    `lsvq.py` reads): one ``name, duration, fps, mos`` line per video (-1 where unknown),
+    `name` relative to the database folder. The last three fields are split off from the
+    right, so a name may itself hold commas. Returns (names, mos)."""
+    require_file(path, what)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read it as text ({what}): {error}") from error
+    names: list[str] = []
+    values: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.rsplit(",", 3)]
+        if len(fields) != 4 or not fields[0]:
+            raise DatasetError(
+                f"{path}, line {number}: expected 'name, duration, fps, mos', received {line!r}"
+            )
+        names.append(fields[0])
+        values.append(fields[3])
+    return names, to_float(values, path, "mos (4th field)")
+
+
+def bool_column(frame: pd.DataFrame, column: str, source: Path) -> np.ndarray:
+    """A True/False column (pandas bools, "True"/"False" text or 1/0) as a bool array."""
+    mapping = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+    text = frame[column].astype(str).str.strip().str.lower()
+    bad = sorted(set(text[~text.isin(list(mapping))]))
+    if bad:
+        raise DatasetError(f"{source}: column {column!r} must hold True/False, found {_first(bad)}")
+    return text.map(mapping).to_numpy(dtype=bool)
