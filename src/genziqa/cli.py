@@ -684,3 +684,10 @@ def main(argv: list[str] | None = None) -> int:
         error.show()
         return getattr(error, "exit_code", EXIT_USAGE)
     return result if isinstance(result, int) else EXIT_OK
+
+
+# `genziqa serve` lives in its own module, which imports no FastAPI until the command runs.
+from .serve.command import EPILOG as _SERVE_EPILOG  # noqa: E402
+from .serve.command import serve as _serve  # noqa: E402
+
+app.command("serve", epilog=_SERVE_EPILOG)(_serve)
