@@ -196,7 +196,7 @@ function showScore(entry, row) {
   value.title = String(row.score);
   const by = document.createElement("span");
   by.className = "by";
-  by.textContent = ` by ${state.model.name}${state.model.label ? ` (${state.model.label})` : ""}`;
+  by.textContent = `by ${state.model.name}${state.model.label ? ` · ${state.model.label}` : ""}`;
   line.append("score ", value, by);
   if (row.map) showHeat(card, row);
 }
@@ -294,7 +294,7 @@ function magma(t) {
 
 function renderTable() {
   const { key, dir } = state.sort;
-  const rows = [...state.results].sort((a, b) => dir * compare(a[key], b[key]));
+  const rows = [...state.results].sort((a, b) => compare(a[key], b[key], dir));
   const body = $("#table tbody");
   body.replaceChildren(
     ...rows.map((entry) => {
@@ -324,13 +324,13 @@ function renderTable() {
   }
 }
 
-// Numbers before text; empty values (no score) always last.
-function compare(a, b) {
+// Ascending (dir 1) or descending (dir -1); empty values (no score) last either way.
+function compare(a, b, dir) {
   const emptyA = a === null || a === "";
   const emptyB = b === null || b === "";
   if (emptyA || emptyB) return emptyA === emptyB ? 0 : emptyA ? 1 : -1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
+  if (typeof a === "number" && typeof b === "number") return dir * (a - b);
+  return dir * String(a).localeCompare(String(b), undefined, { numeric: true });
 }
 
 function csvField(value) {
