@@ -69,7 +69,6 @@ log = logging.getLogger("genziqa.serve")
 STATIC_DIR = Path(__file__).with_name("static")
 ZERO_SHOT_LABEL = "zero-shot baseline (untrained)"
 NO_EXPLAIN = "heatmaps need genziqa.explain: the loaded model has no explain() yet; /v1/score works"
-API_KEY_ENV = "GENZIQA_API_KEY"
 
 ENDPOINTS = (
     "/",
@@ -294,12 +293,14 @@ class _Service:
         prepare: Callable[[Any], Any],
         finish: Callable[[Any], dict[str, Any]],
         error_extra: dict[str, Any] | None = None,
+        finish_in_thread: bool = False,
     ) -> JSONResponse:
         """Read, admit, decode, batch, and build the rows of one scoring request.
 
         ``prepare`` runs on a decoding thread (decoded RGB image -> what the batch function
-        takes), ``finish`` turns one result into its row's fields; error rows get
-        ``error_extra`` (the endpoint's extra fields, empty).
+        takes), ``finish`` turns one result into its row's fields (on a thread too when it
+        is heavy, as PNG encoding is); error rows get ``error_extra`` (the endpoint's extra
+        fields, empty).
         """
         uploads = await read_uploads(request, self.settings.max_files)
         try:
@@ -329,6 +330,11 @@ class _Service:
                 raise Rejected(
                     503, "not_ready", "the service is shutting down", {"Retry-After": "5"}
                 ) from None
+        results = [o for o in outcomes if not isinstance(o, Exception)]
+        if finish_in_thread:
+            finished = iter(await asyncio.to_thread(lambda: [finish(o) for o in results]))
+        else:
+            finished = iter([finish(o) for o in results])
         rows = []
         for index, (upload, outcome) in enumerate(zip(uploads, outcomes, strict=True)):
             row = {"index": index, "name": upload.name}
@@ -341,7 +347,7 @@ class _Service:
                 row.update(_error_fields(500, f"scoring failed: {first}"), **(error_extra or {}))
                 self.metrics.error("model_error")
             else:
-                row.update(await asyncio.to_thread(finish, outcome))
+                row.update(next(finished))
                 if row["status"] == "error":
                     self.metrics.error("model_error")
             self.metrics.images.labels(endpoint, row["status"]).inc()
@@ -542,6 +548,7 @@ def create_app(
             lambda image: image,
             lambda outcome: _explain_fields(outcome, layers, max_side),
             {"overlay_png": None, "map": None, "layers": None},
+            finish_in_thread=True,
         )
 
     @app.get("/v1/model", response_model=ModelInfo, dependencies=authorized)
