@@ -19,9 +19,12 @@ from PIL import Image
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """A tensor (any device) or array-like -> a NumPy array."""
+    """A tensor (any device, its dtype kept; bfloat16 -> float32) or array-like -> NumPy."""
     if hasattr(value, "detach"):
-        value = value.detach().to("cpu").float().numpy()
+        value = value.detach().to("cpu")
+        if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
+            value = value.float()
+        value = value.numpy()
     return np.asarray(value)
 
 
