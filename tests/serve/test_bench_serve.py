@@ -25,11 +25,19 @@ def bench_serve(monkeypatch):
     return bench_serve
 
 
-def test_bench_serve_small_run(bench_serve, tmp_path, capsys) -> None:
+def test_bench_serve_small_run(bench_serve, tmp_path, capsys, monkeypatch) -> None:
+    import torch
+
     out = tmp_path / "figures.json"
     args = ["--requests", "4", "--concurrency", "1", "3", "--memory-requests", "6"]
     args += ["--offline-images", "2", "--images", "2", "--size", "64", "48", "--timesteps", "2"]
-    assert bench_serve.main([*args, "--json", str(out)]) == 0
+    # One thread: fast on a shared CPU; the setting is put back for the other tests.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    threads = torch.get_num_threads()
+    try:
+        assert bench_serve.main([*args, "--threads", "1", "--json", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)
     figures = json.loads(out.read_text())
     assert figures["problems"] == [] and figures["server_exit_code"] == 0
     assert [level["concurrency"] for level in figures["levels"]] == [1, 3]

@@ -126,9 +126,12 @@ def test_every_endpoint_answers(tiny_url) -> None:
 
 
 def _serve(*args: str) -> subprocess.Popen:
+    # One torch thread: on a CPU shared with other jobs two threads ran the tiny model 40x
+    # slower; these tests are about the process (drain, exit codes), not its speed.
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "genziqa", "serve", *args],
