@@ -477,3 +477,23 @@ def test_find_missing_input_raises(tree: Path) -> None:
 def test_find_rejects_a_bare_string(tree: Path) -> None:
     with pytest.raises(TypeError, match="sequence"):
         find_images(str(tree))  # type: ignore[arg-type]
+
+
+def test_decode_image_from_bytes_equals_the_file(tmp_path: Path) -> None:
+    """Uploads and tar members decode as files do: same pixels, same one-line reasons."""
+    path = tmp_path / "a.png"
+    Image.new("I;16", (20, 18), 40000).save(path)
+    from genziqa.io.images import decode_image
+
+    from_bytes = decode_image(path.read_bytes(), "a.png")
+    assert np.array_equal(np.asarray(from_bytes), np.asarray(load_image(path)))
+    with pytest.raises(ImageError, match="empty file") as empty:
+        decode_image(b"", "upload")
+    assert str(empty.value) == "upload: empty file (0 bytes)"
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    with pytest.raises(ImageError) as from_file:
+        load_image(text)
+    with pytest.raises(ImageError) as in_memory:
+        decode_image(text.read_bytes(), "notes.jpg")
+    assert in_memory.value.reason == from_file.value.reason

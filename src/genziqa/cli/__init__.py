@@ -39,6 +39,8 @@ except ImportError:  # pragma: no cover
 
 
 def _register() -> None:
+    from ..serve.command import EPILOG as SERVE_EPILOG
+    from ..serve.command import serve
     from .datasets import datasets
     from .evaluate import evaluate
     from .info import info
@@ -52,6 +54,7 @@ def _register() -> None:
     app.command(epilog=EPILOG)(train)
     app.command()(evaluate)
     app.command("make-synthetic")(make_synthetic)
+    app.command("serve", epilog=SERVE_EPILOG)(serve)  # imports no FastAPI until it runs
 
 
 _register()

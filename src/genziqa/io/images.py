@@ -45,6 +45,7 @@ the global set to the caller's limit for the duration of the call, under a lock,
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 import stat
@@ -62,6 +63,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "ImageError",
+    "decode_image",
     "find_images",
     "load_image",
 ]
@@ -193,10 +195,7 @@ def load_image(
     smallest allowed shorter side, in pixels, below which an image is too small to score.
     Raises :class:`ImageError` for every problem with the file itself.
     """
-    if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
-        raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
-    if isinstance(min_size, bool) or min_size < 1:
-        raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
+    _check_limits(max_pixels, min_size)
     path = Path(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
@@ -219,6 +218,32 @@ def load_image(
             raise ImageError(path, "empty file (0 bytes)")
         image = _decode(path, handle, max_pixels, min_size)
     return _to_rgb(path, image)
+
+
+def decode_image(
+    data: bytes,
+    name: str | Path = "<bytes>",
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    min_size: int = 16,
+) -> Image.Image:
+    """Decode an image held in memory (an upload, a tar member) exactly as :func:`load_image`
+    decodes a file: the same conversion, limits and one-line :class:`ImageError` reasons.
+    ``name`` only labels the errors."""
+    _check_limits(max_pixels, min_size)
+    path = Path(name)
+    if not data:
+        raise ImageError(path, "empty file (0 bytes)")
+    with _pillow_bomb_limit(max_pixels):
+        image = _decode(path, io.BytesIO(data), max_pixels, min_size)
+    return _to_rgb(path, image)
+
+
+def _check_limits(max_pixels: int | None, min_size: int) -> None:
+    if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
+        raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
+    if isinstance(min_size, bool) or min_size < 1:
+        raise ValueError(f"min_size must be an int >= 1, got {min_size!r}")
 
 
 @contextmanager
