@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
 def _register() -> None:
     from .datasets import datasets
     from .evaluate import evaluate
+    from .explain import explain
     from .info import info
     from .make_synthetic import make_synthetic
     from .score import score
@@ -51,6 +52,7 @@ def _register() -> None:
     app.command()(datasets)
     app.command(epilog=EPILOG)(train)
     app.command()(evaluate)
+    app.command(epilog=EXIT_CODES_HELP)(explain)
     app.command("make-synthetic")(make_synthetic)
 
 
