@@ -124,8 +124,12 @@ def test_scales_relative_absolute_and_symmetric_contrast() -> None:
     assert everyone == colour_range(explanation, 1, "contribution", "absolute", None, select)
     assert everyone[0] == min(first[0], second[0]) and everyone[1] == max(first[1], second[1])
     assert colour_range(explanation, 0, "contribution", "absolute", (-1, 4), select) == (-1, 4)
+    contrast = explanation.latent_map(0, "contrast")
     low, high = colour_range(explanation, 0, "contrast", "relative", None, select)
-    assert low == -high and high == float(np.abs(explanation.latent_map(0, "contrast")).max())
+    assert (low, high) == (float(contrast.min()), float(contrast.max()))
+    low, high = colour_range(explanation, 0, "contrast", "absolute", None, select)
+    everyone = np.abs(explanation.latent_maps("contrast")).max()
+    assert low == -high and high == float(everyone) > float(np.abs(contrast).max())
     *_, cmap = panels(explanation, 0, kind="contrast")
     assert cmap == "coolwarm_r"
     layer = {"layer": LAYERS[1], "resolution": None}

@@ -7,8 +7,9 @@ good-minus-bad contrast) instead of DAAM's jet, and a colour bar in the map's ow
 Scales: ``relative`` (default) stretches this image's map from its minimum to its maximum
 ("where inside this image"); ``absolute`` uses ``value_range`` (lo, hi), or without it the
 range over all images of the explanation, so that images of one call compare ("how much, next
-to the others"). The contrast map's range is always symmetric about 0. The title line says
-which scale is shown and its numbers are on the colour bar.
+to the others"); for the contrast map that range is made symmetric about 0, so that the
+diverging map's middle is the two prompts' tie. The note under the panels says which scale is
+shown; the colour bar gives its numbers.
 
 Colour tables: 33 samples of matplotlib's ``magma`` and ``viridis`` (S. van der Walt and
 N. Smith, CC0) and ``coolwarm`` (K. Moreland's diverging map), linearly interpolated; within
@@ -130,7 +131,7 @@ def colour_range(
     else:
         values = explanation.latent_maps(kind, **select)
     low, high = float(values.min()), float(values.max())
-    if kind == "contrast":
+    if kind == "contrast" and scale == "absolute":  # 0, the two prompts' tie, in the middle
         bound = max(abs(low), abs(high))
         return -bound, bound
     return low, high
@@ -215,7 +216,12 @@ def render(
         if scale == "relative"
         else f"absolute scale: {_tick(low)} to {_tick(high)} {_UNITS[kind]}"
     )
-    notes = [f"{scale_text}. {_READING[kind]}"]
+    reading = _READING[kind]
+    if kind == "contrast" and scale == "relative" and high <= 0:
+        reading += " All of it is below 0 (the 'bad' prompt wins everywhere): bluer is less bad."
+    elif kind == "contrast" and scale == "relative" and low >= 0:
+        reading += " All of it is above 0 (the 'good' prompt wins everywhere): redder is less good."
+    notes = [f"{scale_text}. {reading}"]
     if not explanation.explains_score:
         notes.append(
             "Zero-shot baseline: its score is the denoising contrast alone; this map shows "
