@@ -1,6 +1,6 @@
 """Do the heatmaps point at a local defect? One quadrant blurred, where does the map move?
 
-    python benchmarks/bench_explain_quadrants.py     # about 3 minutes on a 2-core CPU
+    python benchmarks/bench_explain_quadrants.py     # 8.7 min on a busy 2-core CPU (2 with --model)
 
 A tiny GenzIQA model is trained for about a minute and a half on the synthetic benchmark (the
 README demo's recipe; or pass --model), then each of the benchmark's pristine photos is
