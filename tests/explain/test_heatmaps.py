@@ -228,9 +228,21 @@ def test_maps_come_at_each_images_own_size(model, images, tmp_path) -> None:
     assert np.array_equal(from_pil.score, explanation.score)
     assert np.array_equal(from_pil.map[1], explanation.map[1])
     assert explanation.image(1).size == (30, 70)
+    with pytest.raises(ValueError, match="the images differ in size"):
+        np.asarray(explanation.layer_maps[explanation.layers[0]])
     uniform = model.explain(images[:2])
     assert isinstance(uniform.map, np.ndarray) and uniform.map.shape == (2, 64, 64)
     assert uniform.image(0).size == (64, 64)
+    per_layer = uniform.layer_maps[uniform.layers[2]]  # computed per image when indexed
+    assert per_layer.shape == (2, 64, 64) and len(per_layer) == 2
+    stacked = np.asarray(per_layer)
+    assert stacked.shape == (2, 64, 64) and stacked.dtype == np.float32
+    assert np.array_equal(per_layer[-1], stacked[1]) and len(per_layer[:1]) == 1
+    assert np.array_equal(stacked[1], uniform.image_map(1, layer=uniform.layers[2]))
+    with pytest.raises(IndexError, match="image index 2 out of range"):
+        per_layer[2]
+    with pytest.raises(KeyError):
+        uniform.layer_maps["no.such.layer"]
 
 
 def test_non_negative_maps_stay_non_negative_after_bicubic() -> None:

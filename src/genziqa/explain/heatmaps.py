@@ -193,6 +193,38 @@ class LazyMaps(Mapping):
         return len(self._names)
 
 
+class ImageMaps(Sequence):
+    """One map per image at the image's own size, computed when indexed (``maps[i]``, (H_i,
+    W_i) float32) and not kept; ``np.asarray(maps)`` stacks them (B, H, W) when the images
+    share a size. A per-image row of a service then costs one resize, not B."""
+
+    def __init__(self, sizes: Sequence[tuple[int, int]], compute: Callable[[int], np.ndarray]):
+        self._sizes = list(sizes)
+        self._compute = compute
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"image index {i} out of range for {len(self)} images")
+        return self._compute(i % len(self))
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(B, H, W); ValueError when the images differ in size."""
+        if len(set(self._sizes)) != 1:
+            raise ValueError(f"the images differ in size ({sorted(set(self._sizes))}): index them")
+        return (len(self), *self._sizes[0])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        self.shape  # noqa: B018 - the same-size check
+        stacked = np.stack([self[i] for i in range(len(self))])
+        return stacked if dtype is None else stacked.astype(dtype)
+
+
 @dataclass(eq=False)
 class Explanation:
     """Scores and heatmaps of B images from one scoring pass (``GenzIQA.explain``).
@@ -201,7 +233,8 @@ class Explanation:
     ``map``: the ``kind`` map at each image's own size, float32 (B, H, W) when the images share
     a size, else a list of (H_i, W_i) arrays; ``map[i]`` is image i's either way.
     ``layer_maps`` / ``resolution_maps``: the same per cross-attention layer (its module name)
-    / per attention resolution (``"16x16"``), computed on access.
+    / per attention resolution (``"16x16"``), each an ``ImageMaps`` (``[i]``: image i's map,
+    computed then; ``np.asarray``: (B, H, W)), computed on access.
     ``grids``: kind -> layer -> (B, h_l, w_l) float32 on the layer's native grid (the raw
     recorded maps); ``latent_maps(kind)`` the aggregate on the latent grid.
     ``parts`` (B,) float64 each: ``attention`` (mean over layers and timesteps of A_l),
@@ -289,14 +322,24 @@ class Explanation:
         return self._cache["map"]
 
     @property
-    def layer_maps(self) -> Mapping[str, np.ndarray | list]:
-        """Layer name -> its ``kind`` maps at image size, computed on access."""
-        return LazyMaps(self.layers, lambda name: self.image_maps(layer=name))
+    def layer_maps(self) -> Mapping[str, ImageMaps]:
+        """Layer name -> its ``kind`` maps at image size (``ImageMaps``: ``[i]`` computes image
+        i's, ``np.asarray`` gives (B, H, W)), computed on access."""
+        return LazyMaps(
+            self.layers, lambda name: ImageMaps(self.image_sizes, self._at_size(layer=name))
+        )
 
     @property
-    def resolution_maps(self) -> Mapping[str, np.ndarray | list]:
+    def resolution_maps(self) -> Mapping[str, ImageMaps]:
         """``"16x16"`` -> the mean of that resolution's layers at image size, on access."""
-        return LazyMaps(tuple(self.resolutions), lambda res: self.image_maps(resolution=res))
+        return LazyMaps(
+            tuple(self.resolutions),
+            lambda res: ImageMaps(self.image_sizes, self._at_size(resolution=res)),
+        )
+
+    def _at_size(self, **select: str) -> Callable[[int], np.ndarray]:
+        self._layers_for(select.get("layer"), select.get("resolution"))  # errors now, not later
+        return lambda i: self.image_map(i, **select)
 
     def image(self, i: int) -> Image.Image:
         """Image i as given (RGB; a tensor is shown as 8-bit)."""
