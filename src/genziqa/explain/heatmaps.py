@@ -40,11 +40,12 @@ a square without keeping its aspect ratio, so stretching back is the geometric i
 Per-layer and per-resolution maps go through the same two steps. Bicubic interpolation does
 not conserve the mean exactly: the identities above hold exactly on the native grids
 (``Explanation.grids``, ``Explanation.parts``) and within a small interpolation error after
-upsampling.
+upsampling (under 0.4% of the map's spatial spread, measured on the tiny model).
 
-How the score relates (GenzIQA's ``"attention+contrast"`` mode, no calibration head):
-score = mean over layers and timesteps of (A_l + b) = parts["contribution"] + parts["entropy"]
-+ parts["denoising_contrast"]. The zero-shot baseline's score is -b alone: its maps show the
+How the score relates (GenzIQA's ``"attention+contrast"`` mode): the raw score = mean over
+layers and timesteps of (A_l + b) = parts["contribution"] + parts["entropy"] +
+parts["denoising_contrast"]; a model with the optional calibration head reports the head's
+affine map of that raw score. The zero-shot baseline's score is -b alone: its maps show the
 attention the score does not use (``Explanation.explains_score`` is False).
 
 Deterministic and batch-invariant like the score: the recorder reduces each U-Net row on its
