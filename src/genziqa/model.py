@@ -508,6 +508,15 @@ class GenzIQA(nn.Module):
             self.train(was_training)
         return torch.cat(scores).numpy()
 
+    def explain(self, images: Images, *, kind: str = "contribution", batch_size: int = 8):
+        """Scores and quality heatmaps from the same pass: a ``genziqa.explain.heatmaps.
+        Explanation`` with ``score`` (B,) (equal to ``score``), ``map`` (B, H, W) at image size,
+        ``layer_maps`` and ``overlay(i)``. ``kind``: ``"contribution"`` (default),
+        ``"contrast"``, ``"responsibility"`` or ``"entropy"`` (defined in that module)."""
+        from .explain.heatmaps import explain
+
+        return explain(self, images, kind=kind, batch_size=batch_size)
+
     def _batches(self, images: Images, batch_size: int) -> Iterator[torch.Tensor]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -43,6 +43,7 @@ def _register() -> None:
     from ..serve.command import serve
     from .datasets import datasets
     from .evaluate import evaluate
+    from .explain import explain
     from .info import info
     from .make_synthetic import make_synthetic
     from .score import score
@@ -53,6 +54,7 @@ def _register() -> None:
     app.command()(datasets)
     app.command(epilog=EPILOG)(train)
     app.command()(evaluate)
+    app.command(epilog=EXIT_CODES_HELP)(explain)
     app.command("make-synthetic")(make_synthetic)
     app.command("serve", epilog=SERVE_EPILOG)(serve)  # imports no FastAPI until it runs
 
