@@ -64,3 +64,20 @@ def test_truncate(tmp_path: Path) -> None:
     target.write_bytes(b"0123456789")
     truncate(target, 4)
     assert target.read_bytes() == b"0123"
+
+
+def test_atomic_files_and_folders_get_the_usual_permissions(tmp_path: Path) -> None:
+    """mkstemp/mkdtemp create 0600/0700; what we write must be as readable as open() makes it."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.csv", "x")
+        with atomic_folder(tmp_path / "model") as staging:
+            (staging / "w").write_text("1")
+        plain = tmp_path / "plain"
+        plain.write_text("x")
+        assert (tmp_path / "a.csv").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+        assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+    finally:
+        os.umask(mask)

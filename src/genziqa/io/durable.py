@@ -19,6 +19,20 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
 def fsync_folder(folder: Path) -> None:
     """Make a created, renamed or removed directory entry durable (POSIX only)."""
     if os.name != "posix":
@@ -46,6 +60,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
     try:
+        os.fchmod(descriptor, 0o666 & ~_umask())  # mkstemp makes 0600; open() would not
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
             handle.flush()
@@ -76,6 +91,7 @@ def atomic_folder(path: str | os.PathLike[str], *, replace: bool = True) -> Iter
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a plain mkdir would not
     try:
         yield staging
         if replace and path.exists():
