@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover
 
 
 def _register() -> None:
+    from .convert_slowfast import convert_slowfast
     from .datasets import datasets
     from .evaluate import evaluate
     from .info import info
@@ -52,6 +53,7 @@ def _register() -> None:
     app.command(epilog=EPILOG)(train)
     app.command()(evaluate)
     app.command("make-synthetic")(make_synthetic)
+    app.command("convert-slowfast")(convert_slowfast)
 
 
 _register()
