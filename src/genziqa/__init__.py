@@ -3,6 +3,7 @@
     >>> from genziqa import GenzIQA
     >>> model = GenzIQA.from_pretrained("path/to/trained-model")   # or "zero-shot"
     >>> model.score(["a.jpg", "b.png"])                              # numpy array, higher = better
+    >>> from genziqa import GenzVQA                                   # videos (GenzVQA)
 
 Names are imported on first use, so ``import genziqa`` (and ``genziqa --help``) stays fast;
 the trainer (``genziqa.train``) is never imported here.
@@ -30,6 +31,10 @@ _EXPORTS = {
     "GenzIQAOutput": "model",
     "ModelNotFoundError": "model",
     "zero_shot_config": "pretrained",
+    "GenzVQA": "video.model",
+    "GenzVQAOutput": "video.model",
+    "GenzVQAConfig": "video.config",
+    "ModulatorConfig": "video.config",
 }
 
 __all__ = [
@@ -39,8 +44,12 @@ __all__ = [
     "GenzIQA",
     "GenzIQAConfig",
     "GenzIQAOutput",
+    "GenzVQA",
+    "GenzVQAConfig",
+    "GenzVQAOutput",
     "LoRAConfig",
     "ModelNotFoundError",
+    "ModulatorConfig",
     "PreprocessConfig",
     "PromptConfig",
     "ScoringConfig",
@@ -72,3 +81,5 @@ if TYPE_CHECKING:
     )
     from .model import GenzIQA, GenzIQAOutput, ModelNotFoundError
     from .pretrained import zero_shot_config
+    from .video.config import GenzVQAConfig, ModulatorConfig
+    from .video.model import GenzVQA, GenzVQAOutput

@@ -333,10 +333,16 @@ class GenzIQA(nn.Module):
         if (images is None) == (latents is None):
             raise ValueError("pass exactly one of images or latents")
         if latents is None:
-            if self.config.scoring.test_time_flips and not self.training:
-                images = random_flips(images)  # 1. preprocess (the reference's flips)
-            latents = self.encode_images(images)  # 1-2. normalise, VAE
+            latents = self.images_to_latents(images)  # 1-2. flips, normalise, VAE
         return self.score_latents(latents, timesteps, noise)
+
+    def images_to_latents(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, R, R) in [0, 1] -> latents (B, C, h, w) as ``forward`` makes them:
+        the reference's random flips when ``scoring.test_time_flips`` (eval mode only), then
+        ``encode_images``."""
+        if self.config.scoring.test_time_flips and not self.training:
+            images = random_flips(images)  # 1. preprocess (the reference's flips)
+        return self.encode_images(images)
 
     def score_latents(
         self,
@@ -355,15 +361,7 @@ class GenzIQA(nn.Module):
         """
         latents = latents.to(self.device, torch.float32)
         scoring = self.config.scoring
-        timesteps, noise = timesteps_and_noise(  # 3. noise
-            latents,
-            timesteps,
-            noise,
-            training=self.training,
-            scoring_timesteps=scoring.timesteps,
-            train_range=scoring.train_timesteps,
-            seed=scoring.seed,
-        )
+        timesteps, noise = self.timesteps_and_noise(latents, timesteps, noise)  # 3. noise
         embeds = self.prompt_embeds()  # 4. prompts, once per call (in training: with a graph)
         attention, contrast, recorded = self._score_all_rows(  # 5. U-Net + attention
             latents, timesteps, noise, embeds, recorders or {}
@@ -389,6 +387,33 @@ class GenzIQA(nn.Module):
             for chunk in fixed_chunks(pixels, self.vae_batch_size, pad=not self.training)
         ]
         return torch.cat(chunks)[: pixels.shape[0]]
+
+    def timesteps_and_noise(
+        self,
+        latents: torch.Tensor,
+        timesteps: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
+        *,
+        scoring_timesteps: tuple[int, ...] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The timesteps (B, T) and noise (B, T, C, h, w) ``score_latents`` uses for clean
+        ``latents`` (B, C, h, w): given ones checked and kept; else the fixed scoring timesteps
+        (``scoring_timesteps``, default ``scoring.timesteps``) with their seeded noise, or in
+        train mode one timestep per row from ``scoring.train_timesteps`` with fresh noise."""
+        scoring = self.config.scoring
+        return timesteps_and_noise(
+            latents,
+            timesteps,
+            noise,
+            training=self.training,
+            scoring_timesteps=scoring.timesteps if scoring_timesteps is None else scoring_timesteps,
+            train_range=scoring.train_timesteps,
+            seed=scoring.seed,
+        )
+
+    def prepare_images(self, images: Images) -> torch.Tensor:
+        """Any input ``score`` accepts -> float (B, 3, R, R) in [0, 1] at this model's size."""
+        return prepare_images(images, self.resolution)
 
     def scoring_noise(self, latent_shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed scoring timesteps (T,) and their noise (T, C, h, w), same for every image."""

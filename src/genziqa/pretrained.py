@@ -36,6 +36,9 @@ from .config import (
 
 CONFIG_NAME = "genziqa_config.json"
 WEIGHTS_NAME = "genziqa_weights.safetensors"
+# A video (GenzVQA) model folder: the same layout under its own names (genziqa.video.model).
+VIDEO_CONFIG_NAME = "genzvqa_config.json"
+VIDEO_WEIGHTS_NAME = "genzvqa_weights.safetensors"
 TINY_BACKBONE = "genziqa-tiny-sd"
 ZERO_SHOT_PROMPTS = ("a good photo", "a bad photo")
 
@@ -110,27 +113,37 @@ MODEL_NAMES: dict[str, Callable[[], GenzIQAConfig]] = {
 
 
 def write_model_folder(
-    folder: str | Path, config: GenzIQAConfig, tensors: dict[str, torch.Tensor], version: str
+    folder: str | Path,
+    config: GenzIQAConfig,
+    tensors: dict[str, torch.Tensor],
+    version: str,
+    *,
+    names: tuple[str, str] = (CONFIG_NAME, WEIGHTS_NAME),
 ) -> Path:
-    """Write ``config`` (JSON) and ``tensors`` (safetensors) as a model folder."""
+    """Write ``config`` (JSON) and ``tensors`` (safetensors) as a model folder; ``names``
+    are the (config, weights) file names (a video model's: the ``VIDEO_*`` names)."""
     from safetensors.torch import save_file
 
+    config_name, weights_name = names
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    save_file(cpu, str(folder / WEIGHTS_NAME), metadata={"genziqa": version})
+    save_file(cpu, str(folder / weights_name), metadata={"genziqa": version})
     payload = {**config.to_dict(), "_genziqa": {"version": version}}
-    (folder / CONFIG_NAME).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    (folder / config_name).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return folder
 
 
-def read_weights(folder: Path) -> dict[str, torch.Tensor]:
+def read_weights(
+    folder: Path, names: tuple[str, str] = (CONFIG_NAME, WEIGHTS_NAME)
+) -> dict[str, torch.Tensor]:
     """The trained tensors of a model folder."""
     from safetensors.torch import load_file
 
-    path = folder / WEIGHTS_NAME
+    config_name, weights_name = names
+    path = folder / weights_name
     if not path.is_file():
-        raise ModelNotFoundError(f"{folder}: missing {WEIGHTS_NAME} next to {CONFIG_NAME}")
+        raise ModelNotFoundError(f"{folder}: missing {weights_name} next to {config_name}")
     return load_file(str(path))
 
 
@@ -148,21 +161,34 @@ def load_config(
     if name in MODEL_NAMES:
         config = MODEL_NAMES[name]()
     else:
-        folder = _model_folder(name, local_files_only, revision)
+        folder = find_model_folder(name, local_files_only, revision)
         config = GenzIQAConfig.from_json_file(folder / CONFIG_NAME)
     if backbone is not None:
         config = config.replace(**{"backbone.source": backbone, "backbone.revision": None})
     return config, folder
 
 
-def _model_folder(name: str, local_files_only: bool | None, revision: str | None) -> Path:
-    """A local model folder, or a hub repo's copy of its config and weights."""
+def find_model_folder(
+    name: str,
+    local_files_only: bool | None,
+    revision: str | None,
+    names: tuple[str, ...] = (CONFIG_NAME, WEIGHTS_NAME),
+) -> Path:
+    """A local model folder holding ``names[0]``, or a hub repo's copy of the files ``names``
+    (config, weights; a video model's, or both kinds')."""
     path = Path(name).expanduser()
     if path.is_dir():
-        if not (path / CONFIG_NAME).is_file():
+        if not (path / names[0]).is_file():
+            other = VIDEO_CONFIG_NAME if names[0] == CONFIG_NAME else CONFIG_NAME
+            kind = "GenzVQA (video)" if other == VIDEO_CONFIG_NAME else "GenzIQA (image)"
+            hint = (
+                f"; it is a {kind} model folder (holds {other})"
+                if (path / other).is_file()
+                else " (expected the output of save_pretrained or `genziqa train`)"
+            )
             raise ModelNotFoundError(
-                f"{path} is not a GenzIQA model folder: no {CONFIG_NAME} (expected the output of "
-                f"GenzIQA.save_pretrained or `genziqa train`)"
+                f"{path} is not a {'GenzIQA' if names[0] == CONFIG_NAME else 'GenzVQA'} model "
+                f"folder: no {names[0]}{hint}"
             )
         return path
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") != 1:
@@ -179,7 +205,7 @@ def _model_folder(name: str, local_files_only: bool | None, revision: str | None
             snapshot_download(
                 name,
                 revision=revision,
-                allow_patterns=[CONFIG_NAME, WEIGHTS_NAME],
+                allow_patterns=list(names),
                 local_files_only=offline,
             )
         )

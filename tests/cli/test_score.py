@@ -60,7 +60,7 @@ def test_mixed_folder_scores_good_files_and_reports_each_bad_one(mixed_folder, t
     code = main(["score", str(mixed_folder), "-o", str(out), "--max-pixels", "20000", *FAST])
     assert code == EXIT_SOME_FAILED
     table = pd.read_csv(out, keep_default_na=False)
-    assert list(table.columns) == ["path", "score", "status", "error"]
+    assert list(table.columns) == ["path", "score", "status", "error", "media"]
     assert len(table) == 12 and table["path"].is_unique
     by_name = {Path(row["path"]).name: row for row in table.to_dict("records")}
     for i, ext in enumerate(["jpg", "png", "webp", "bmp", "tiff", "gif"]):
@@ -194,7 +194,7 @@ def test_usage_errors_exit_2_with_one_line(good_folder, capsys, args, message):
 
 def test_empty_folder_is_a_usage_error(tmp_path, capsys):
     assert main(["score", str(tmp_path)]) == EXIT_USAGE
-    assert "no image files found" in capsys.readouterr().err
+    assert "no image or video files found" in capsys.readouterr().err
 
 
 def test_zero_shot_without_model_says_so(good_folder, capsys):
@@ -326,4 +326,4 @@ def test_shards_split_a_folder_into_disjoint_parts_with_the_same_scores(good_fol
     empty = next(k for k in range(1, 51) if not select_shard(files, k, 50))
     out = tmp_path / "empty.csv"
     assert main(["score", str(good_folder), "--shard", f"{empty}/50", "-o", str(out), *FAST]) == 0
-    assert out.read_text() == "path,score,status,error\n"
+    assert out.read_text() == "path,score,status,error,media\n"

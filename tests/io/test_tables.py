@@ -117,7 +117,7 @@ def test_csv_scores_round_trip_exactly_and_quote_when_needed(tmp_path: Path) -> 
     ]
     with ScoreWriter(path) as writer:
         writer.write(rows)
-    assert path.read_text().splitlines()[0] == "path,score,status,error"
+    assert path.read_text().splitlines()[0] == "path,score,status,error,media"
     frame = pd.read_csv(path)
     assert frame["score"].iloc[0] == 0.30000000000000004
     assert frame["score"].iloc[1] == 1e-300
@@ -424,3 +424,69 @@ def test_missing_output_folder_raises(tmp_path: Path) -> None:
         ScoreWriter(tmp_path / "nope" / "scores.csv")
     with pytest.raises(FileNotFoundError):
         read_scores(tmp_path / "scores.parquet")
+
+
+# --------------------------------------------------------------------------------------------
+# The media column (image / video), and tables written before it
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_media_column_round_trips_and_defaults_to_image(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    rows = [
+        {"path": "/v/a.mp4", "score": 1.5, "status": "ok", "error": "", "media": "video"},
+        {"path": "/i/b.jpg", "score": 2.5, "status": "ok", "error": ""},  # no media: an image
+        {"path": "/v/c.mp4", "score": math.nan, "status": "error", "error": "x", "media": "video"},
+    ]
+    with ScoreWriter(path) as writer:
+        writer.write(rows)
+    frame = read_scores(path)
+    assert list(frame.columns) == list(COLUMNS)
+    assert frame["media"].tolist() == ["video", "image", "video"]
+    assert _pandas_read(path)["media"].tolist() == ["video", "image", "video"]
+    with ScoreWriter(path) as writer, pytest.raises(ValueError, match="media must be 'image'"):
+        writer.write([{**rows[1], "path": "/i/d.jpg", "media": "audio"}])
+
+
+def _legacy_rows() -> list[dict]:
+    return [
+        {"path": "/img/old0.jpg", "score": 0.25, "status": "ok", "error": ""},
+        {"path": "/img/old1.jpg", "score": math.nan, "status": "error", "error": "bad"},
+    ]
+
+
+def _write_legacy(path: Path) -> None:
+    """A table as genziqa wrote it before the media column."""
+    rows = _legacy_rows()
+    fmt = format_for(path)
+    if fmt == "csv":
+        lines = ["path,score,status,error", "/img/old0.jpg,0.25,ok,", "/img/old1.jpg,nan,error,bad"]
+        path.write_text("\n".join(lines) + "\n")
+    elif fmt == "jsonl":
+        records = [{**r, "score": None if math.isnan(r["score"]) else r["score"]} for r in rows]
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        import pyarrow as pa
+
+        schema = pa.schema([(c, SCHEMA.field(c).type) for c in COLUMNS[:4]])
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_tables_without_the_media_column_read_and_resume(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"old{suffix}"
+    _write_legacy(path)
+    frame = read_scores(path)
+    assert frame["media"].tolist() == ["image", "image"]
+    assert frame["path"].tolist() == ["/img/old0.jpg", "/img/old1.jpg"]
+    with ScoreWriter(path) as writer:
+        assert writer.done == {"/img/old0.jpg", "/img/old1.jpg"}
+        writer.write(
+            [{"path": "/v/new.mp4", "score": 3.0, "status": "ok", "error": "", "media": "video"}]
+        )
+    frame = read_scores(path)
+    assert frame["path"].tolist() == ["/img/old0.jpg", "/img/old1.jpg", "/v/new.mp4"]
+    assert frame["media"].tolist() == ["image", "image", "video"]
+    assert frame["score"].tolist()[0] == 0.25 and frame["error"].tolist()[1] == "bad"
+    if suffix == ".csv":  # rewritten with the column before appending
+        assert path.read_text().splitlines()[0] == "path,score,status,error,media"

@@ -36,3 +36,51 @@ def test_setup_problems_are_one_typed_error(options: ScoringOptions, message: st
 def test_check_options_needs_no_model() -> None:
     device, dtype = check_options(ScoringOptions(model="anything"))
     assert device.type == "cpu" and dtype == torch.float32
+
+
+# ------------------------------------------------------------------------------------ videos
+
+
+def test_video_models_load_with_the_same_flags() -> None:
+    from genziqa.jobs.runtime import load_video_for_scoring
+
+    model = load_video_for_scoring(ScoringOptions("genzvqa-tiny", preset="faster", frames=5))
+    assert model.config.timesteps == spaced_timesteps(2)  # the preset's 2, below the video's 4
+    assert model.image_model.config.scoring.timesteps == spaced_timesteps(2)
+    assert model.config.frames == 5 and model.resolution == 48
+    assert model.image_model.lora_merged and not model.training
+    assert model.modulator is not None and next(model.modulator.parameters()).dtype == torch.float32
+    reference = load_video_for_scoring(ScoringOptions("genzvqa-tiny", preset="reference"))
+    assert reference.config.timesteps == (9, 34, 59, 84)  # capped at the video model's own 4
+    assert reference.image_model.config.scoring.timesteps == spaced_timesteps(8)
+    explicit = load_video_for_scoring(ScoringOptions("genzvqa-tiny", timesteps=3))
+    assert explicit.config.timesteps == explicit.image_model.config.scoring.timesteps
+    frame_mean = load_video_for_scoring(ScoringOptions("genziqa-tiny-zero-shot"))
+    assert frame_mean.modulator is None and frame_mean.config.zero_shot
+
+
+def test_a_video_model_name_scores_images_with_its_image_model() -> None:
+    from genziqa import GenzIQA
+
+    model = load_for_scoring(ScoringOptions("genzvqa-tiny", timesteps=1))
+    assert isinstance(model, GenzIQA) and model.config.scoring.timesteps == (9,)
+
+
+def test_motion_sources_follow_the_flags(tmp_path, monkeypatch) -> None:
+    from genziqa.jobs.runtime import load_video_for_scoring, motion_source
+    from genziqa.video.inputs import PrecomputedMotion
+
+    monkeypatch.setenv("GENZIQA_CACHE", str(tmp_path / "cache"))
+    video = load_video_for_scoring(ScoringOptions("genzvqa-tiny"))
+    with pytest.raises(ScoringSetupError, match="genziqa convert-slowfast"):
+        motion_source(ScoringOptions("genzvqa-tiny"), video)
+    with pytest.raises(ScoringSetupError, match="no such file"):
+        motion_source(ScoringOptions("genzvqa-tiny", slowfast=str(tmp_path / "x")), video)
+    (tmp_path / "f" / "slow").mkdir(parents=True)
+    (tmp_path / "f" / "fast").mkdir()
+    source = motion_source(
+        ScoringOptions("genzvqa-tiny", motion_features=str(tmp_path / "f")), video
+    )
+    assert isinstance(source, PrecomputedMotion)
+    frame_mean = load_video_for_scoring(ScoringOptions("genziqa-tiny"))
+    assert motion_source(ScoringOptions("genziqa-tiny"), frame_mean) is None

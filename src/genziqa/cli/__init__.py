@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
 def _register() -> None:
     from ..serve.command import EPILOG as SERVE_EPILOG
     from ..serve.command import serve
+    from .convert_slowfast import convert_slowfast
     from .datasets import datasets
     from .evaluate import evaluate
     from .explain import explain
@@ -57,6 +58,7 @@ def _register() -> None:
     app.command(epilog=EXIT_CODES_HELP)(explain)
     app.command("make-synthetic")(make_synthetic)
     app.command("serve", epilog=SERVE_EPILOG)(serve)  # imports no FastAPI until it runs
+    app.command("convert-slowfast")(convert_slowfast)
 
 
 _register()

@@ -61,9 +61,11 @@ class progress:
 
 
 def print_rows(rows: list[dict]) -> None:
-    """Rows as a table on a terminal, as CSV when stdout is a pipe or file."""
+    """Rows as a table on a terminal, as CSV when stdout is a pipe or file; with a media
+    column when any row is a video."""
     out = Console(highlight=False, soft_wrap=True)
     cwd = Path.cwd()
+    media = any(row.get("media", "image") != "image" for row in rows)
 
     def shown(path: str) -> str:
         try:
@@ -75,10 +77,11 @@ def print_rows(rows: list[dict]) -> None:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["path", "score", "status", "error"])
+        writer.writerow(["path", "score", "status", "error"] + ["media"] * media)
         for row in rows:
             score = "" if row["status"] == "error" else repr(float(row["score"]))
-            writer.writerow([shown(str(row["path"])), score, row["status"], row["error"]])
+            fields = [shown(str(row["path"])), score, row["status"], row["error"]]
+            writer.writerow(fields + [row.get("media", "image")] * media)
         sys.stdout.flush()
         return
     table = Table(show_edge=False)
@@ -86,6 +89,8 @@ def print_rows(rows: list[dict]) -> None:
     table.add_column("score", justify="right")
     table.add_column("status")
     table.add_column("error", overflow="fold")
+    if media:
+        table.add_column("media")
     for row in rows:
         ok = row["status"] == "ok"
         table.add_row(
@@ -93,6 +98,7 @@ def print_rows(rows: list[dict]) -> None:
             f"{float(row['score']):.4f}" if ok else "",
             "ok" if ok else "[red]error[/red]",
             str(row["error"]),
+            *([str(row.get("media", "image"))] * media),
         )
     out.print(table)
 

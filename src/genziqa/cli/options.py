@@ -2,8 +2,10 @@
 
 A flag means the same in every command: ``--model``, ``--backbone``, ``--device``,
 ``--dtype``, ``--timesteps``, ``--workers``, ``--batch-size``, ``--offline`` and ``--quiet``
-are declared once here, and every command that scores loads its model through
-``load_model`` -> ``genziqa.jobs.runtime.load_for_scoring``.
+(and for videos ``--frames``, ``--slowfast``, ``--motion-features``) are declared once here,
+and every command that scores loads its model through ``load_model`` ->
+``genziqa.jobs.runtime.load_for_scoring`` (videos: ``load_video_model`` ->
+``load_video_for_scoring``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from .console import err, quiet_libraries
 if TYPE_CHECKING:
     from ..jobs.runtime import ScoringOptions
     from ..model import GenzIQA
+    from ..video.inputs import MotionSource
+    from ..video.model import GenzVQA
 
 
 class UsageProblem(Exception):
@@ -47,13 +51,33 @@ Timesteps = Annotated[
     int | None,
     typer.Option(min=1, help="Number of scoring timesteps (default: the model's, 8)."),
 ]
-BatchSize = Annotated[int, typer.Option(min=1, help="Images per batch.")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Images (or videos) per batch.")]
 Workers = Annotated[
     int | None, typer.Option(min=0, help="Decoding worker processes (default: up to 4).")
 ]
 Offline = Annotated[bool, typer.Option(help="Never use the network.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes.")]
 OutputFolder = Annotated[Path | None, typer.Option(help="Folder for results and plots.")]
+Frames = Annotated[
+    int | None,
+    typer.Option(min=1, help="Videos: frames sampled per video (default: the model's, 8)."),
+]
+SlowFast = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="Videos: SlowFast R50 weights converted by `genziqa convert-slowfast` (default: "
+        "slowfast_r50.safetensors in the genziqa cache).",
+    ),
+]
+MotionFeatures = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DIR",
+        help="Videos: precomputed motion features, DIR/slow/<name>.npy (N, 2048) and "
+        "DIR/fast/<name>.npy (N, 256), instead of running SlowFast.",
+    ),
+]
 
 
 def load_model(options: ScoringOptions, quiet: bool) -> GenzIQA:
@@ -62,13 +86,39 @@ def load_model(options: ScoringOptions, quiet: bool) -> GenzIQA:
     quiet_libraries()
     from ..jobs.runtime import ScoringSetupError, load_for_scoring
 
+    _zero_shot_note(options, quiet)
+    try:
+        return load_for_scoring(options)
+    except ScoringSetupError as error:
+        raise UsageProblem(str(error)) from None
+
+
+def load_video_model(options: ScoringOptions, quiet: bool) -> tuple[GenzVQA, MotionSource | None]:
+    """The video model for scoring (its ``image_model`` scores the images of the run) and
+    where its motion features come from; setup problems are one-line usage errors."""
+    quiet_libraries()
+    from ..jobs.runtime import ScoringSetupError, load_video_for_scoring, motion_source
+
+    _zero_shot_note(options, quiet)
+    try:
+        model = load_video_for_scoring(options)
+        motion = motion_source(options, model)
+    except ScoringSetupError as error:
+        raise UsageProblem(str(error)) from None
+    if not quiet and model.modulator is None:
+        what = (
+            "the zero-shot video mode (UNTRAINED: frame mean of the zero-shot image scores)"
+            if model.config.zero_shot
+            else "the frame mean of an image model's scores (no temporal modulator)"
+        )
+        err.print(f"Videos are scored with {what}.")
+    return model, motion
+
+
+def _zero_shot_note(options: ScoringOptions, quiet: bool) -> None:
     if options.model is None and not quiet:
         err.print(
             f"No --model given: scoring with the zero-shot baseline on "
             f"{options.backbone or DEFAULT_BACKBONE} (UNTRAINED: hand-written prompts, no learned "
             f"context or LoRA)."
         )
-    try:
-        return load_for_scoring(options)
-    except ScoringSetupError as error:
-        raise UsageProblem(str(error)) from None

@@ -1,4 +1,4 @@
-"""``genziqa score``: score image files into a table (resumable), or print a few."""
+"""``genziqa score``: score image and video files into one table (resumable), or print a few."""
 
 from __future__ import annotations
 
@@ -15,19 +15,24 @@ from .options import (
     BatchSize,
     Device,
     Dtype,
+    Frames,
     Model,
+    MotionFeatures,
     Offline,
     Quiet,
+    SlowFast,
     Timesteps,
     UsageProblem,
     Workers,
     load_model,
+    load_video_model,
 )
 
 
 def score(
     paths: Annotated[
-        list[str], typer.Argument(metavar="PATH", help="Image files, folders or glob patterns.")
+        list[str],
+        typer.Argument(metavar="PATH", help="Image or video files, folders or glob patterns."),
     ],
     model: Model = None,
     backbone: Backbone = None,
@@ -75,14 +80,19 @@ def score(
             "per GPU, each with its own --output.",
         ),
     ] = None,
+    frames: Frames = None,
+    slowfast: SlowFast = None,
+    motion_features: MotionFeatures = None,
     offline: Offline = False,
     quiet: Quiet = False,
 ) -> int:
-    """Score images. A few: a table on the terminal. Many: use --output.
+    """Score images and videos. A few: a table on the terminal. Many: use --output.
 
-    Rows hold path, score, status (ok/error) and the error message. They are written as each
-    batch finishes, so an interrupted run loses at most one batch, and running the same
-    command again skips what the output already holds.
+    Rows hold path, score, status (ok/error), the error message and media (image/video). They
+    are written as each batch finishes, so an interrupted run loses at most one batch, and
+    running the same command again skips what the output already holds. Videos are scored by
+    a GenzVQA --model (which needs SlowFast weights or --motion-features), or, with an image
+    model, as the mean of its scores over the sampled frames.
     """
     from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options
     from ..jobs.score_files import score_files
@@ -90,7 +100,7 @@ def score(
 
     options = ScoringOptions(
         model, backbone, backbone_config, device, dtype, timesteps, resolution, preset, compile,
-        offline,
+        offline, frames=frames, slowfast=slowfast, motion_features=motion_features,
     )  # fmt: skip
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
@@ -110,21 +120,27 @@ def score(
         if writer is not None and len(todo) < len(files) and not quiet:
             err.print(f"Resuming: {len(files) - len(todo)} of {len(files)} already in {output}.")
         rows_for_table: list[dict] = []
-        summary = None
+        summary = video_model = None
         if todo:
-            scorer = load_model(options, quiet)
+            images, videos = _split_media(todo)
+            motion = None
+            if videos:  # one model for both: the video model's image model scores images
+                video_model, motion = load_video_model(options, quiet)
+                scorer = video_model.image_model
+            else:
+                scorer = load_model(options, quiet)
             started = time.perf_counter()  # images/s without the model's loading
             write = writer.write if writer is not None else rows_for_table.extend
             with progress(len(todo), quiet) as advance:
-                summary = score_files(
-                    scorer,
-                    todo,
-                    write,
-                    batch_size=batch_size,
-                    num_workers=workers,
-                    max_pixels=max_pixels or None,
-                    on_progress=advance,
-                )
+                settings = {
+                    "batch_size": batch_size,
+                    "num_workers": workers,
+                    "max_pixels": max_pixels or None,
+                    "on_progress": advance,
+                }
+                summary = score_files(scorer, images, write, **settings) if images else None
+                if video_model is not None:
+                    summary = _score_videos(video_model, motion, videos, write, summary, settings)
             elapsed = time.perf_counter() - started
     finally:
         if writer is not None:
@@ -135,7 +151,7 @@ def score(
     wanted = {str(p) for p in files}
     failed = (summary.failed if summary else 0) + len(writer.failed & wanted if writer else ())
     if summary is not None and not quiet:
-        _report(summary, elapsed, output)
+        _report(summary, elapsed, output, "files" if video_model is not None else "images")
     if failed:
         if not quiet:
             err.print(f"{failed} file(s) could not be scored; see the error rows.")
@@ -143,13 +159,30 @@ def score(
     return EXIT_OK
 
 
-def _report(summary, elapsed: float, output: Path | None) -> None:
+def _split_media(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    from ..jobs.score_videos import split_media
+
+    return split_media(files)
+
+
+def _score_videos(model, motion, videos, write, summary, settings: dict):
+    """Score the run's videos into the same rows and summary as its images."""
+    from ..jobs.score_videos import score_videos
+
+    done = score_videos(model, videos, write, motion=motion, **settings)
+    if summary is not None:
+        done.scored += summary.scored
+        done.failed += summary.failed
+    return done
+
+
+def _report(summary, elapsed: float, output: Path | None, noun: str = "images") -> None:
     rate = (summary.scored + summary.failed) / elapsed if elapsed > 0 else 0.0
     where = f" -> {output}" if output else ""
     failed = f" ({summary.failed} failed)" if summary.failed else ""
     err.print(
-        f"Scored {summary.scored} of {summary.scored + summary.failed} images{failed}{where} "
-        f"in {elapsed:.1f} s ({rate:.2f} images/s)."
+        f"Scored {summary.scored} of {summary.scored + summary.failed} {noun}{failed}{where} "
+        f"in {elapsed:.1f} s ({rate:.2f} {noun}/s)."
     )
 
 
@@ -174,22 +207,24 @@ def _check_output_format(output: Path) -> None:
 def _input_files(
     paths: list[str], recursive: bool, shard: tuple[int, int], quiet: bool
 ) -> list[Path]:
-    """The image files named by ``paths`` (files, folders, globs), this shard's part of them."""
+    """The image and video files named by ``paths`` (files, folders, globs), this shard's
+    part of them."""
     from ..io.images import find_images
+    from ..jobs.score_videos import MEDIA_EXTENSIONS
     from ..jobs.shard import select_shard
 
     shard_index, shard_count = shard
     try:
-        files = find_images(paths, recursive=recursive)
+        files = find_images(paths, recursive=recursive, extensions=MEDIA_EXTENSIONS)
     except FileNotFoundError as error:
         raise UsageProblem(str(error)) from None
     if not files:
-        raise UsageProblem(f"no image files found in {' '.join(paths)}")
+        raise UsageProblem(f"no image or video files found in {' '.join(paths)}")
     if shard_count > 1:
         found = len(files)
         files = select_shard(files, shard_index, shard_count)
         if not quiet:
-            err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {found} images.")
+            err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {found} files.")
     return files
 
 

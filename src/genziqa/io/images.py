@@ -100,8 +100,15 @@ _PILLOW_LIMIT_LOCK = threading.Lock()
 # --------------------------------------------------------------------------------------------
 
 
-def find_images(inputs: Sequence[str | Path], recursive: bool = False) -> list[Path]:
+def find_images(
+    inputs: Sequence[str | Path],
+    recursive: bool = False,
+    extensions: frozenset[str] | None = None,
+) -> list[Path]:
     """Expand files, folders and glob patterns into a sorted list of image files.
+
+    ``extensions`` replaces ``IMAGE_EXTENSIONS`` below (e.g. images and videos together for
+    ``genziqa score``).
 
     - A file is always kept, whatever its extension, so that a wrongly named file later gets
       an error row rather than being skipped silently.
@@ -123,11 +130,12 @@ def find_images(inputs: Sequence[str | Path], recursive: bool = False) -> list[P
             f"inputs must be a sequence of paths, got a single {type(inputs).__name__}: "
             f"{inputs!r}; wrap it in a list"
         )
+    wanted = IMAGE_EXTENSIONS if extensions is None else extensions
     found: set[Path] = set()
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found.update(_images_in_folder(path, recursive))
+            found.update(_images_in_folder(path, recursive, wanted))
         elif path.exists():
             found.add(path.resolve())
         elif _GLOB_CHARS.search(str(item)):
@@ -136,15 +144,17 @@ def find_images(inputs: Sequence[str | Path], recursive: bool = False) -> list[P
                 raise _not_found(item, "glob pattern matched nothing")
             for match in map(Path, matches):
                 if match.is_dir():
-                    found.update(_images_in_folder(match, recursive))
-                elif _is_image_name(match):
+                    found.update(_images_in_folder(match, recursive, wanted))
+                elif match.suffix.lower() in wanted:
                     found.add(match.resolve())
         else:
             raise _not_found(item, "no such file or folder")
     return sorted(found, key=str)
 
 
-def _images_in_folder(folder: Path, recursive: bool) -> Iterator[Path]:
+def _images_in_folder(
+    folder: Path, recursive: bool, extensions: frozenset[str] = IMAGE_EXTENSIONS
+) -> Iterator[Path]:
     """Yield the resolved image files of a folder, skipping hidden entries."""
     for root, dirnames, filenames in os.walk(folder):
         if recursive:
@@ -153,12 +163,9 @@ def _images_in_folder(folder: Path, recursive: bool) -> Iterator[Path]:
             dirnames.clear()
         for name in filenames:
             candidate = Path(root, name)
-            if not name.startswith(".") and _is_image_name(candidate) and candidate.is_file():
+            wanted = candidate.suffix.lower() in extensions
+            if not name.startswith(".") and wanted and candidate.is_file():
                 yield candidate.resolve()
-
-
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def _not_found(item: str | Path, why: str) -> FileNotFoundError:

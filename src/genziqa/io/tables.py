@@ -5,12 +5,17 @@ machine). :class:`ScoreWriter` therefore appends each finished batch and fsyncs 
 returning, so a killed run loses at most the batch in flight, and reopening the same output
 continues where it stopped: ``.done`` holds the paths that need no scoring again.
 
-One table, four columns (``COLUMNS``), one row per image:
+One table, five columns (``COLUMNS``), one row per image or video:
 
-- ``path``: str, the absolute path of the image (the caller's string, used as the key).
+- ``path``: str, the absolute path of the file (the caller's string, used as the key).
 - ``score``: float64, finite for an ``ok`` row, NaN for an ``error`` row.
 - ``status``: ``"ok"`` or ``"error"``.
-- ``error``: str, why the image could not be scored; ``""`` for an ``ok`` row.
+- ``error``: str, why the file could not be scored; ``""`` for an ``ok`` row.
+- ``media``: ``"image"`` or ``"video"``; a row written without it is an image row.
+
+Tables written before the ``media`` column (``LEGACY_COLUMNS``, images only) stay readable:
+their rows read as image rows, and a writer reopening one rewrites it with the column first
+(CSV; JSON Lines lines and Parquet files are read either way).
 
 Formats, chosen by the output's extension (:func:`format_for`):
 
@@ -49,18 +54,29 @@ import pyarrow.parquet as pq
 
 from .durable import atomic_file, atomic_write, fsync_folder, truncate
 
-__all__ = ["COLUMNS", "SCHEMA", "ScoreWriter", "format_for", "read_scores"]
+__all__ = [
+    "COLUMNS",
+    "LEGACY_COLUMNS",
+    "MEDIA",
+    "SCHEMA",
+    "ScoreWriter",
+    "format_for",
+    "read_scores",
+]
 
-COLUMNS: tuple[str, str, str, str] = ("path", "score", "status", "error")
+COLUMNS: tuple[str, ...] = ("path", "score", "status", "error", "media")
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:4]
 SCHEMA = pa.schema(
     [
         ("path", pa.string()),
         ("score", pa.float64()),
         ("status", pa.string()),
         ("error", pa.string()),
+        ("media", pa.string()),
     ]
 )
 STATUSES = ("ok", "error")
+MEDIA = ("image", "video")
 
 _FORMATS = {
     ".csv": "csv",
@@ -155,7 +171,7 @@ class ScoreWriter:
         parsed = _read_text_table(self.path, self.format)
         rows = parsed.rows
         kept = [row for row in rows if not _retried(row, retry_errors)]
-        if len(kept) < len(rows):
+        if len(kept) < len(rows) or parsed.legacy:  # a legacy CSV gets the media column
             rows = kept
             atomic_write(self.path, _serialise(rows, self.format, header=True))
         elif parsed.valid_end < parsed.size:
@@ -188,7 +204,8 @@ class ScoreWriter:
     def write(self, rows: Sequence[Mapping[str, object]]) -> None:
         """Append one batch of rows and make it durable (flush + fsync) before returning.
 
-        Each row is a mapping with exactly the keys ``COLUMNS``. Raises ``ValueError`` for a
+        Each row is a mapping with exactly the keys ``COLUMNS`` (or ``LEGACY_COLUMNS``: an
+        image row). Raises ``ValueError`` for a
         malformed row or a path already written (in this run or before it, see ``.done``);
         nothing of the batch is written then.
         """
@@ -273,9 +290,12 @@ def _check_row(row: Mapping[str, object], index: int) -> Row:
     where = f"row {index} of the batch"
     if not isinstance(row, Mapping):
         raise ValueError(f"{where}: expected a dict with keys {COLUMNS}, got {type(row).__name__}")
-    if set(row) != set(COLUMNS):
+    if set(row) not in (set(COLUMNS), set(LEGACY_COLUMNS)):
         raise ValueError(f"{where}: expected exactly the keys {COLUMNS}, got {tuple(row)}")
-    path, score, status, error = (row[name] for name in COLUMNS)
+    path, score, status, error = (row[name] for name in LEGACY_COLUMNS)
+    media = row.get("media", "image")
+    if media not in MEDIA:
+        raise ValueError(f"{where}: media must be 'image' or 'video', got {media!r}")
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str) or not path:
@@ -299,7 +319,7 @@ def _check_row(row: Mapping[str, object], index: int) -> Row:
             raise ValueError(f"{where} ({path}): an 'error' row needs score NaN, got {score!r}")
         if not error:
             raise ValueError(f"{where} ({path}): an 'error' row needs a non-empty error message")
-    return {"path": path, "score": value, "status": status, "error": error}
+    return {"path": path, "score": value, "status": status, "error": error, "media": media}
 
 
 def _as_float(value: object) -> float | None:
@@ -319,7 +339,9 @@ def _serialise(rows: list[Row], fmt: str, *, header: bool = False) -> str:
         if header:
             writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow([row["path"], repr(row["score"]), row["status"], row["error"]])
+            writer.writerow(
+                [row["path"], repr(row["score"]), row["status"], row["error"], row["media"]]
+            )
     else:
         for row in rows:
             score = row["score"]
@@ -340,6 +362,7 @@ class _TextTable:
     rows: list[Row] = field(default_factory=list)
     valid_end: int = 0
     size: int = 0
+    legacy: bool = False  # a CSV with the header of LEGACY_COLUMNS (no media column)
 
 
 class _BadRow(Exception):
@@ -376,14 +399,15 @@ def _parse_csv(data: bytes, source: Path) -> _TextTable:
             if not last_line.endswith((b"\n", b"\r")):
                 raise _BadRow("no line end")
             if first:
-                if record != list(COLUMNS):
+                if record not in (list(COLUMNS), list(LEGACY_COLUMNS)):
                     raise ValueError(
                         f"{source} is not a genziqa score table: expected the header "
                         f"{','.join(COLUMNS)}, got {','.join(record)!r}"
                     )
+                table.legacy = record == list(LEGACY_COLUMNS)
                 first = False
             else:
-                table.rows.append(_parse_fields(record))
+                table.rows.append(_parse_fields(record, table.legacy))
         except StopIteration:
             break
         except (_BadRow, csv.Error, UnicodeDecodeError) as error:
@@ -397,15 +421,16 @@ def _parse_csv(data: bytes, source: Path) -> _TextTable:
     return table
 
 
-def _parse_fields(record: list[str]) -> Row:
-    if len(record) != len(COLUMNS):
-        raise _BadRow(f"expected {len(COLUMNS)} fields, got {len(record)}")
-    path, score, status, error = record
+def _parse_fields(record: list[str], legacy: bool = False) -> Row:
+    columns = LEGACY_COLUMNS if legacy else COLUMNS
+    if len(record) != len(columns):
+        raise _BadRow(f"expected {len(columns)} fields, got {len(record)}")
+    path, score, status, error = record[:4]
     try:
         value = float(score)
     except ValueError:
         raise _BadRow(f"score {score!r} is not a number") from None
-    return _checked_stored_row(path, value, status, error)
+    return _checked_stored_row(path, value, status, error, "image" if legacy else record[4])
 
 
 def _parse_jsonl(data: bytes, source: Path) -> _TextTable:
@@ -431,34 +456,43 @@ def _parse_jsonl(data: bytes, source: Path) -> _TextTable:
 
 
 def _parse_record(record: object) -> Row:
-    if not isinstance(record, dict) or set(record) != set(COLUMNS):
+    if not isinstance(record, dict) or set(record) not in (set(COLUMNS), set(LEGACY_COLUMNS)):
         raise _BadRow(f"expected an object with the keys {COLUMNS}")
     score = record["score"]
     if score is None:
         score = math.nan
     if isinstance(score, bool) or not isinstance(score, (int, float)):
         raise _BadRow(f"score {score!r} is not a number")
-    return _checked_stored_row(record["path"], float(score), record["status"], record["error"])
+    media = record.get("media", "image")
+    return _checked_stored_row(
+        record["path"], float(score), record["status"], record["error"], media
+    )
 
 
-def _checked_stored_row(path: object, score: float, status: object, error: object) -> Row:
+def _checked_stored_row(
+    path: object, score: float, status: object, error: object, media: object = "image"
+) -> Row:
     if not isinstance(path, str) or not path:
         raise _BadRow(f"path {path!r} is not a non-empty string")
     if status not in STATUSES:
         raise _BadRow(f"status {status!r} is not 'ok' or 'error'")
     if not isinstance(error, str):
         raise _BadRow(f"error {error!r} is not a string")
-    return {"path": path, "score": score, "status": status, "error": error}
+    if media not in MEDIA:
+        raise _BadRow(f"media {media!r} is not 'image' or 'video'")
+    return {"path": path, "score": score, "status": status, "error": error, "media": media}
 
 
 def _read_parquet_rows(path: Path) -> list[Row]:
     table = pq.read_table(path)
-    missing = [name for name in COLUMNS if name not in table.column_names]
+    missing = [name for name in LEGACY_COLUMNS if name not in table.column_names]
     if missing:
         raise ValueError(
             f"{path} is not a genziqa score table: expected the columns {COLUMNS}, "
             f"got {tuple(table.column_names)}"
         )
+    if "media" not in table.column_names:  # written before the media column: images
+        table = table.append_column("media", pa.array(["image"] * len(table), pa.string()))
     rows = table.select(list(COLUMNS)).cast(SCHEMA).to_pylist()
     for row in rows:
         if row["score"] is None:
@@ -484,7 +518,8 @@ def read_scores(path: str | Path) -> pd.DataFrame:
 
     For Parquet, rows in a leftover journal (a run killed before ``close``) are included. A
     cut-short last line is ignored (the file is not changed). ``error`` is ``""`` for ok
-    rows, ``score`` is float64 with NaN for error rows.
+    rows, ``score`` is float64 with NaN for error rows, ``media`` is ``"image"`` for the rows
+    of tables written before that column.
     """
     path = Path(path)
     fmt = format_for(path)
@@ -504,6 +539,7 @@ def read_scores(path: str | Path) -> pd.DataFrame:
             "score": pd.Series([row["score"] for row in rows], dtype="float64"),
             "status": pd.Series([row["status"] for row in rows], dtype=str),
             "error": pd.Series([row["error"] for row in rows], dtype=str),
+            "media": pd.Series([row["media"] for row in rows], dtype=str),
         }
     )
 

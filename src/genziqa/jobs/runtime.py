@@ -4,7 +4,10 @@ share, so that every flag means the same everywhere.
 ``load_for_scoring(ScoringOptions(...))`` resolves the model name, backbone, device and dtype,
 applies a speed preset and explicit timestep / resolution choices (an explicit one wins over
 the preset), then ``prepare_for_scoring`` moves the model, folds LoRA into the U-Net and picks
-the U-Net batch. Kept apart from the model so that its forward stays the plain reference
+the U-Net batch. ``load_video_for_scoring`` does the same for videos (a GenzVQA model, or any
+image model in the frame-mean mode) and ``motion_source`` says where its motion features
+come from (``--motion-features``, ``--slowfast``, the default SlowFast weights).
+Kept apart from the model so that its forward stays the plain reference
 computation: everything here changes speed, not what is computed (bf16/fp16 change scores by
 rounding only; presets and timesteps change the score scale).
 """
@@ -21,6 +24,8 @@ from .presets import check_preset, preset_settings
 
 if TYPE_CHECKING:
     from ..model import GenzIQA
+    from ..video.inputs import MotionSource
+    from ..video.model import GenzVQA
 
 
 class ScoringSetupError(ValueError):
@@ -32,7 +37,13 @@ class ScoringOptions:
     """How to load a model for scoring; ``None`` keeps the model's own setting.
 
     ``model``: a model folder, hub repo or built-in name (None: the zero-shot baseline).
-    ``timesteps``: how many scoring timesteps (spaced as the reference spaces them).
+    ``timesteps``: how many scoring timesteps (spaced as the reference spaces them), for
+    images and videos alike; a ``preset`` gives videos its count capped at the video model's
+    own (4 in the reference), so ``reference`` and ``fast`` keep (9, 34, 59, 84).
+    Videos only: ``frames`` (K sampled frames), ``slowfast`` (converted SlowFast weights;
+    default ``genziqa.video.motion.default_slowfast_path()``), ``motion_features`` (a folder
+    with ``slow/`` and ``fast/`` precomputed ``.npy`` files, instead of SlowFast),
+    ``motion_cache`` (where computed motion features are kept; default in the genziqa cache).
     """
 
     model: str | None = None
@@ -45,6 +56,10 @@ class ScoringOptions:
     preset: str | None = None
     compile: bool = False
     offline: bool = False
+    frames: int | None = None
+    slowfast: str | None = None
+    motion_features: str | None = None
+    motion_cache: str | None = None
 
     @property
     def model_name(self) -> str:
@@ -68,7 +83,10 @@ def load_for_scoring(options: ScoringOptions) -> GenzIQA:
     from ..backbone import BackboneNotFoundError
     from ..model import GenzIQA
     from ..pretrained import ModelNotFoundError
+    from ..video.model import is_video_model
 
+    if is_video_model(options.model):  # a video model scores images with its image model
+        return load_video_for_scoring(options).image_model
     device, dtype = check_options(options)
     overrides = (
         {} if options.backbone_config is None else {"backbone.config": options.backbone_config}
@@ -92,6 +110,73 @@ def load_for_scoring(options: ScoringOptions) -> GenzIQA:
     except ValueError as error:
         raise ScoringSetupError(str(error)) from None
     return prepare_for_scoring(model, device, dtype, compile=options.compile)
+
+
+def load_video_for_scoring(options: ScoringOptions) -> GenzVQA:
+    """The video model ``options`` describe, ready to score: a GenzVQA model, or an image
+    model (the default zero-shot one included) in the frame-mean mode; its ``image_model``
+    scores the images of the same run with the same settings."""
+    from ..backbone import BackboneNotFoundError
+    from ..pretrained import ModelNotFoundError
+    from ..video.model import GenzVQA
+
+    device, dtype = check_options(options)
+    overrides = (
+        {}
+        if options.backbone_config is None
+        else {"image.backbone.config": options.backbone_config}
+    )
+    try:
+        model = GenzVQA.from_pretrained(
+            options.model_name,
+            backbone=options.backbone,
+            local_files_only=True if options.offline else None,
+            overrides=overrides,
+        )
+    except (ModelNotFoundError, BackboneNotFoundError, ValueError) as error:
+        raise ScoringSetupError(str(error)) from None
+    settings = preset_settings(options.preset, model.resolution) if options.preset else {}
+    video: dict = {}
+    if options.preset:
+        count = min(len(settings["timesteps"]), len(model.config.timesteps))
+        video["timesteps"] = spaced_timesteps(count)
+    try:
+        if options.timesteps is not None:
+            settings["timesteps"] = video["timesteps"] = spaced_timesteps(options.timesteps)
+        if options.resolution is not None:
+            settings["resolution"] = options.resolution
+        if options.frames is not None:
+            video["frames"] = options.frames
+        model.image_model.set_scoring(**settings)
+        model.set_scoring(**video)
+    except ValueError as error:
+        raise ScoringSetupError(str(error)) from None
+    prepare_for_scoring(model.image_model, device, dtype, compile=options.compile)
+    if model.modulator is not None:  # tiny; kept in float32 whatever the U-Net's dtype
+        model.modulator.to(device=device, dtype=torch.float32)
+    return model
+
+
+def motion_source(options: ScoringOptions, model: GenzVQA) -> MotionSource | None:
+    """Where ``model``'s motion features come from: None when it needs none (frame-mean and
+    zero-shot modes); ``--motion-features DIR`` (precomputed ``.npy``); else SlowFast R50 from
+    ``--slowfast FILE`` or the default place, its features cached by file content.
+    ScoringSetupError, saying how to get the weights, when there are none."""
+    if not model.config.needs_motion:
+        return None
+    from ..io.features import FeatureFileError, MotionFeatureCache
+    from ..pretrained import genziqa_cache_dir
+    from ..video.inputs import PrecomputedMotion, SlowFastMotion
+    from ..video.motion import CheckpointError, find_slowfast, load_slowfast
+
+    try:
+        if options.motion_features is not None:
+            return PrecomputedMotion(options.motion_features)
+        network = load_slowfast(find_slowfast(options.slowfast), device=model.device)
+    except (CheckpointError, FeatureFileError) as error:
+        raise ScoringSetupError(str(error)) from None
+    cache_dir = options.motion_cache or genziqa_cache_dir() / "motion-features"
+    return SlowFastMotion(network, model.config.motion, cache=MotionFeatureCache(cache_dir))
 
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -50,12 +50,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAST_DIM",
+    "SLOWFAST_URL",
     "SLOW_DIM",
     "CheckpointError",
     "MotionFeatureSink",
     "MotionRecipe",
     "SlowFastR50",
     "convert_slowfast",
+    "default_slowfast_path",
+    "feature_cache_key",
+    "find_slowfast",
     "load_slowfast",
     "motion_features",
 ]
@@ -468,15 +472,15 @@ def motion_features(
 
         key = None
         if cache is not None:
-            settings = {
-                **asdict(recipe),
-                "fps": fps,
-                "autorotate": decode_options.get("autorotate", True),
-                # Features agree across batch sizes only to ~1e-7 relative, so a batch size
-                # is a setting: same settings, bit-identical features, cached or not.
-                "batch_size": batch_size,
-            }
-            key = cache.key(video, model.fingerprint(), settings)
+            key = feature_cache_key(
+                cache,
+                video,
+                model,
+                recipe,
+                fps=fps,
+                autorotate=decode_options.get("autorotate", True),
+                batch_size=batch_size,
+            )
             stored = cache.get(key)
             if stored is not None:
                 return stored
@@ -499,9 +503,67 @@ def motion_features(
     return sink.result()
 
 
+def feature_cache_key(
+    cache: MotionFeatureCache,
+    video: str | os.PathLike[str],
+    model: SlowFastR50,
+    recipe: MotionRecipe,
+    *,
+    fps: float | None = None,
+    autorotate: bool = True,
+    batch_size: int = 1,
+) -> str:
+    """The cache key of a video file's features: its content, the weights, the recipe and
+    the settings that change the numbers (every path that computes features uses this)."""
+    settings = {
+        **asdict(recipe),
+        "fps": fps,
+        "autorotate": autorotate,
+        # Features agree across batch sizes only to ~1e-7 relative, so a batch size is a
+        # setting: same settings, bit-identical features, cached or not.
+        "batch_size": batch_size,
+    }
+    return cache.key(video, model.fingerprint(), settings)
+
+
 # --------------------------------------------------------------------------------------------
 # Weights: convert the published checkpoint once, then load safetensors
 # --------------------------------------------------------------------------------------------
+
+SLOWFAST_URL = (
+    "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/SLOWFAST_8x8_R50.pyth"
+)
+"""Where pytorchvideo publishes the SlowFast R50 8x8 Kinetics-400 weights (genziqa never
+downloads them: a user fetches the file once and converts it)."""
+
+
+def default_slowfast_path() -> Path:
+    """Where genziqa looks for converted SlowFast weights when none are named:
+    ``<genziqa cache>/slowfast_r50.safetensors`` (``$GENZIQA_CACHE`` or ``~/.cache/genziqa``)."""
+    from ..pretrained import genziqa_cache_dir
+
+    return genziqa_cache_dir() / "slowfast_r50.safetensors"
+
+
+def slowfast_instructions() -> str:
+    """One line saying how to get usable SlowFast weights."""
+    return (
+        f"download {SLOWFAST_URL} once and convert it with `genziqa convert-slowfast "
+        f"SLOWFAST_8x8_R50.pyth -o {default_slowfast_path()}` (or pass --slowfast FILE, or "
+        "--motion-features DIR with precomputed features)"
+    )
+
+
+def find_slowfast(path: str | os.PathLike[str] | None = None) -> Path:
+    """The SlowFast weights file to use: ``path`` if given, else the default location;
+    CheckpointError saying how to get the weights when there is none."""
+    chosen = Path(path).expanduser() if path is not None else default_slowfast_path()
+    if not chosen.is_file():
+        where = "no such file" if path is not None else "no SlowFast weights at the default place"
+        raise CheckpointError(
+            chosen, f"{where}; motion features need SlowFast R50 weights: {slowfast_instructions()}"
+        )
+    return chosen
 
 
 class CheckpointError(Exception):
