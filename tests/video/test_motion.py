@@ -89,8 +89,10 @@ def test_features_equal_pytorchvideos_for_the_same_weights(model: SlowFastR50) -
     with torch.no_grad():
         slow, fast = model.features(*seeded_clip())
     assert slow.shape == (1, SLOW_DIM) and fast.shape == (1, FAST_DIM)
-    np.testing.assert_allclose(slow.numpy(), golden["slow"], rtol=1e-5)
-    np.testing.assert_allclose(fast.numpy(), golden["fast"], rtol=1e-5)
+    # float rounding only: the convolutions' sums change order with the thread count
+    # (measured 2e-5 apart at 1 thread; features are of order 1 to 70)
+    np.testing.assert_allclose(slow.numpy(), golden["slow"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fast.numpy(), golden["fast"], rtol=1e-4, atol=1e-4)
 
 
 def test_res5_and_logit_shapes(model: SlowFastR50) -> None:
