@@ -64,3 +64,44 @@ def test_truncate(tmp_path: Path) -> None:
     target.write_bytes(b"0123456789")
     truncate(target, 4)
     assert target.read_bytes() == b"0123"
+
+
+def test_a_lock_is_exclusive_names_its_holder_and_goes_with_release(tmp_path: Path) -> None:
+    import os
+
+    from genziqa.io.durable import FileLock, LockHeldError
+
+    path = tmp_path / "out.csv.lock"
+    with FileLock(path):
+        assert path.read_text().strip() == str(os.getpid())
+        with pytest.raises(LockHeldError, match=f"process {os.getpid()}") as info:
+            FileLock(path)
+        assert info.value.holder == os.getpid()
+    assert not path.exists()  # removed while still held, then released
+    FileLock(path).release()
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from genziqa.io import durable
+    from genziqa.io.durable import FileLock
+
+    path = tmp_path / "out.csv.lock"
+    script = (
+        "import importlib, sys, time; durable = importlib.import_module(sys.argv[2]); "
+        "lock = durable.FileLock(sys.argv[1]); print('locked', flush=True); time.sleep(600)"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(path), durable.__name__], stdout=subprocess.PIPE
+    ) as child:
+        assert child.stdout is not None and child.stdout.readline() == b"locked\n"
+        with pytest.raises(durable.LockHeldError, match=f"process {child.pid}"):
+            FileLock(path)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert path.exists()  # the file stays behind, the lock does not
+    with FileLock(path):
+        pass
