@@ -94,6 +94,7 @@ __all__ = [
     "read_scores",
     "record_differences",
     "schema",
+    "table_exists",
 ]
 
 COLUMNS: tuple[str, str, str, str] = ("path", "score", "status", "error")
@@ -162,6 +163,12 @@ def format_for(path: str | Path) -> str:
 
 def _journal_for(path: Path) -> Path:
     return path.with_name(path.name + _JOURNAL_SUFFIX)
+
+
+def table_exists(path: str | Path) -> bool:
+    """Whether a score table (or a Parquet table's journal) is at ``path``."""
+    path = Path(path)
+    return path.exists() or (format_for(path) == "parquet" and _journal_for(path).exists())
 
 
 def record_path_for(path: str | Path) -> Path:
@@ -360,6 +367,16 @@ class ScoreWriter:
         """The record of what wrote the output's rows, when it has rows and one."""
         return self._stored
 
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What this writer records for its rows (the record's keys and the caller's)."""
+        return dict(self._identity or {})
+
+    @property
+    def rows_written(self) -> int:
+        """How many rows this writer has appended (in this run)."""
+        return len(self._written)
+
     # -- opening ---------------------------------------------------------------------------
 
     def _open_text(
@@ -414,16 +431,16 @@ class ScoreWriter:
         """Refuse rows of the other kind or of another identity; note a missing record."""
         if not rows:
             self._stored = None  # a record without rows says nothing: replaced at first write
-        elif details is not None and details != self.details:
+        self.unrecorded = bool(rows) and self._stored is None and identity is not None
+        if identity is not None:
+            self.identify(identity)  # first: it lists every difference, details included
+        if rows and details is not None and details != self.details:
             kind = "with" if details else "without"
             raise ValueError(
                 f"{self.path} holds rows {kind} the detail columns ({', '.join(DETAIL_COLUMNS)})"
                 f"; a table never mixes the two: write {kind} details, start it afresh "
-                "(overwrite=True) or write to another output"
+                "(overwrite) or write to another output"
             )
-        self.unrecorded = bool(rows) and self._stored is None and identity is not None
-        if identity is not None:
-            self.identify(identity)
 
     def identify(self, identity: Mapping[str, Any]) -> None:
         """Check ``identity`` against the output's record (RecordMismatchError) and keep it
