@@ -105,3 +105,30 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     assert path.exists()  # the file stays behind, the lock does not
     with FileLock(path):
         pass
+
+
+def test_a_forked_child_does_not_keep_the_lock_alive(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from genziqa.io.durable import FileLock
+
+    path = tmp_path / "out.csv.lock"
+    lock = FileLock(path)
+    ready, started = os.pipe()
+    child = os.fork()
+    if child == 0:  # a decoding worker that outlives its parent for a while
+        os.write(started, b"x")  # the fork hooks have run by now
+        time.sleep(3)
+        os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"x"
+        assert lock._file is not None
+        lock._file.close()  # the parent "dies" without releasing; the child still runs
+        lock._file = None
+        with FileLock(path):  # free at once, not when the child ends
+            assert os.waitpid(child, os.WNOHANG) == (0, 0)  # the child is still running
+    finally:
+        os.waitpid(child, 0)
+        os.close(ready)
+        os.close(started)

@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -124,7 +125,9 @@ class FileLock:
     over at once. The holder's process id is written
     into the file for the message others get. :meth:`release` removes the file while still
     holding the lock; a process that opened the file before that notices (the path no longer
-    names the file it locked) and tries again with a fresh one. Where ``fcntl`` does not exist
+    names the file it locked) and tries again with a fresh one. Forked children (decoding
+    workers) close their inherited copy at once, so that the lock goes when the parent does,
+    not when its last worker notices. Where ``fcntl`` does not exist
     (Windows) the lock is only advisory bookkeeping: nothing is locked.
     """
 
@@ -157,6 +160,7 @@ class FileLock:
         os.write(descriptor, f"{os.getpid()}\n".encode())
         # A file object, so that a lock whose owner is dropped unclosed is released with it.
         self._file = os.fdopen(descriptor, "r+b", buffering=0)
+        _HELD.add(self)
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (idempotent)."""
@@ -166,12 +170,35 @@ class FileLock:
             os.unlink(self.path)
         self._file.close()
         self._file = None
+        _HELD.discard(self)
+
+    def _drop_in_child(self) -> None:
+        """In a forked child (a decoding worker): close the inherited descriptor. The lock is
+        the parent's; a child holding a copy would keep it alive after the parent was killed,
+        and a child must never remove the parent's lock file."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
 
     def __enter__(self) -> FileLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+_HELD: weakref.WeakSet[FileLock] = weakref.WeakSet()
+
+
+def _drop_locks_in_child() -> None:
+    for lock in list(_HELD):
+        lock._drop_in_child()
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_locks_in_child)
 
 
 def _pid_in(descriptor: int) -> int | None:
