@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -51,10 +52,14 @@ class ImageFiles(Dataset):
 
 
 def _collate(items: list[tuple[int, torch.Tensor, str]]):
+    """A batch as (indices, uint8 array (n, 3, R, R), errors). A numpy array, not a tensor:
+    workers send tensors through shared-memory files (/dev/shm), whose exhaustion (64 MB in
+    a default Docker container, or a file size limit) hangs the loader; an array travels
+    through the worker's pipe, which cannot fill up."""
     indices = [i for i, _, _ in items]
-    images = [t for _, t, reason in items if not reason]
+    images = [t.numpy() for _, t, reason in items if not reason]
     errors = {i: reason for i, _, reason in items if reason}
-    stacked = torch.stack(images) if images else torch.empty(0, dtype=torch.uint8)
+    stacked = np.stack(images) if images else np.empty((0,), dtype=np.uint8)
     return indices, stacked, errors
 
 
@@ -102,7 +107,8 @@ def score_files(
     )
     summary = ScoreSummary()
     model.eval()
-    for indices, images, errors in loader:
+    for indices, array, errors in loader:
+        images = torch.from_numpy(array)
         scored: list[Row] = []
         batch_error = ""
         if images.numel():
