@@ -7,19 +7,26 @@ of exiting, so tests call it in-process.
 
 from __future__ import annotations
 
+import os
+import traceback
+
 import typer
 
 from .console import err
 from .options import UsageProblem
 
 EXIT_OK = 0
+EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
 EXIT_SOME_FAILED = 3
+EXIT_WRITE_FAILED = 4
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 every file scored; 1 unexpected error; 2 usage error (bad flags, no input "
-    "found, unknown model or backbone not available); 3 finished, but some files could not be "
-    "scored (see the error rows)."
+    "Exit codes: 0 every file scored; 1 unexpected error (one line; GENZIQA_DEBUG=1 shows the "
+    "traceback); 2 usage error (bad flags, no input found, unknown model or backbone not "
+    "available, an output in use by another run or written with other settings); 3 finished, "
+    "but some files could not be scored (see the error rows); 4 the output could not be "
+    "written (a full disk...): what was written is kept and the same command resumes."
 )
 
 app = typer.Typer(
@@ -79,7 +86,28 @@ def main(argv: list[str] | None = None) -> int:
     except _CliError as error:
         error.show()
         return getattr(error, "exit_code", EXIT_USAGE)
+    except Exception as error:  # the last resort: one line, the traceback only when asked
+        if os.environ.get("GENZIQA_DEBUG", "").strip() not in ("", "0"):
+            traceback.print_exc()
+        else:
+            lines = str(error).strip().splitlines()
+            detail = f": {lines[0]}" if lines else ""
+            err.print(
+                f"error: unexpected {type(error).__name__}{detail} (GENZIQA_DEBUG=1 shows the "
+                "traceback; please report it)",
+                markup=False,
+            )
+        return EXIT_UNEXPECTED
     return result if isinstance(result, int) else EXIT_OK
 
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "UsageProblem", "app", "main"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_UNEXPECTED",
+    "EXIT_USAGE",
+    "EXIT_WRITE_FAILED",
+    "UsageProblem",
+    "app",
+    "main",
+]

@@ -60,9 +60,11 @@ class progress:
             self.bar.stop()
 
 
-def print_rows(rows: list[dict]) -> None:
-    """Rows as a table on a terminal, as CSV when stdout is a pipe or file; with a media
-    column when any row is a video."""
+def print_rows(rows: list[dict], details: bool = False) -> None:
+    """Rows as a table on a terminal, as CSV when stdout is a pipe or file (or with
+    ``details``, whose arrays no table holds): the fields a CSV output file has, paths shown
+    relative to the working folder. The terminal table shows the media column only when a row
+    is a video."""
     out = Console(highlight=False, soft_wrap=True)
     cwd = Path.cwd()
     media = any(row.get("media", "image") != "image" for row in rows)
@@ -73,15 +75,15 @@ def print_rows(rows: list[dict]) -> None:
         except ValueError:
             return path
 
-    if not out.is_terminal:
+    if details or not out.is_terminal:
         import csv
 
+        from ..io.tables import columns_for, csv_fields
+
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["path", "score", "status", "error"] + ["media"] * media)
+        writer.writerow(columns_for(details))
         for row in rows:
-            score = "" if row["status"] == "error" else repr(float(row["score"]))
-            fields = [shown(str(row["path"])), score, row["status"], row["error"]]
-            writer.writerow(fields + [row.get("media", "image")] * media)
+            writer.writerow(csv_fields({**row, "path": shown(str(row["path"]))}, details))
         sys.stdout.flush()
         return
     table = Table(show_edge=False)
