@@ -36,3 +36,16 @@ def test_setup_problems_are_one_typed_error(options: ScoringOptions, message: st
 def test_check_options_needs_no_model() -> None:
     device, dtype = check_options(ScoringOptions(model="anything"))
     assert device.type == "cpu" and dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (ScoringOptions("anything", timesteps=200), "cannot fit 200 timesteps"),
+        (ScoringOptions("anything", resolution=12), "multiple of 8"),
+        (ScoringOptions("anything", preset="fastes"), "did you mean 'fastest'"),
+    ],
+)
+def test_bad_settings_are_found_before_any_model_loads(options, message) -> None:
+    with pytest.raises(ScoringSetupError, match=message):
+        check_options(options)  # "anything" is no model: nothing was loaded

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import unknown_name
 from . import (
     agiqa1k,
     agiqa3k,
@@ -38,7 +39,7 @@ from . import (
     tid2013,
     uhdiqa,
 )
-from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
+from .base import COLUMNS, Adapter, DatasetError, DatasetInfo, DatasetWarning
 
 __all__ = [
     "ADAPTERS",
@@ -46,6 +47,7 @@ __all__ = [
     "Adapter",
     "DatasetError",
     "DatasetInfo",
+    "DatasetWarning",
     "describe_datasets",
     "get_adapter",
     "load_spec",
@@ -79,7 +81,7 @@ ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _M
 def get_adapter(name: str) -> Adapter:
     """The adapter registered under `name` (exact spelling, e.g. "koniq10k")."""
     if name not in ADAPTERS:
-        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(ADAPTERS)}")
+        raise DatasetError(unknown_name("dataset", name, sorted(ADAPTERS)))
     return ADAPTERS[name]
 
 

@@ -14,7 +14,9 @@ contract of the canonical table (one row per image):
 
 Rows are sorted by path unless an adapter keeps an official order (CLIVE). Anything missing,
 unreadable or out of range raises DatasetError naming the file and what was expected:
-nothing is skipped silently.
+nothing is skipped silently. Where a database's own files say what a copy should hold (LIVE's
+info.txt, UHD-IQA's per-split files), a partial copy is read as far as it goes and what is
+missing is reported with a DatasetWarning.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ _SHOWN = 5  # how many offending names an error message lists
 
 class DatasetError(ValueError):
     """A database folder does not match what its adapter expects."""
+
+
+class DatasetWarning(UserWarning):
+    """A database copy is read, but part of it is missing (the message says which)."""
+
+
+def warn_missing(message: str) -> None:
+    """Report what a partial copy of a database lacks (DatasetWarning)."""
+    import warnings
+
+    warnings.warn(message, DatasetWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)
