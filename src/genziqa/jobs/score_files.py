@@ -85,7 +85,9 @@ def score_files(
     """Score ``paths`` in batches; call ``write(rows)`` once per finished batch.
 
     Rows: ``{"path", "score", "status": "ok" | "error", "error"}``. ``on_progress(n)`` is told
-    how many files each batch finished.
+    how many files were finished, image by image where the model allows: a batch is scored in
+    parts of ``images_per_call(model)`` images, which changes no score (scores do not depend
+    on the batch) and costs nothing (each part is one U-Net call's worth of images).
     """
     workers = default_workers() if num_workers is None else num_workers
     loader = DataLoader(
@@ -98,13 +100,20 @@ def score_files(
     )
     summary = ScoreSummary()
     model.eval()
+    step = images_per_call(model)
+    tell = on_progress or (lambda count: None)
     for indices, images, errors in loader:
         scores: list[float] = []
         batch_error = ""
+        told = 0
         if images.numel():
             try:
                 pixels = images.to(model.device, non_blocking=True).float().div_(255.0)
-                scores = model.score(pixels, batch_size=len(pixels)).tolist()
+                for start in range(0, len(pixels), step):
+                    part = model.score(pixels[start : start + step], batch_size=step).tolist()
+                    scores += part
+                    tell(len(part))
+                    told += len(part)
             except (RuntimeError, ValueError) as error:  # e.g. out of memory: report, go on
                 batch_error = f"scoring failed: {str(error).strip().splitlines()[0]}"
         rows: list[Row] = []
@@ -126,9 +135,16 @@ def score_files(
         write(rows)
         summary.scored += sum(row["status"] == "ok" for row in rows)
         summary.failed += sum(row["status"] == "error" for row in rows)
-        if on_progress is not None:
-            on_progress(len(rows))
+        if len(rows) > told:
+            tell(len(rows) - told)  # the files that failed to decode or to score
     return summary
+
+
+def images_per_call(model: GenzIQA) -> int:
+    """How many images fill one U-Net call (its rows are image x timestep x prompt): scoring
+    parts of this size runs the same calls as scoring the whole batch at once."""
+    rows_per_image = len(model.config.scoring.timesteps) * model.prompts.num_prompts
+    return max(1, model.unet_batch_size // rows_per_image)
 
 
 def _error_row(path: str, reason: str) -> Row:
