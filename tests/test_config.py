@@ -80,3 +80,14 @@ def test_spaced_timesteps_gives_the_reference_sets() -> None:
         spaced_timesteps(0)
     with pytest.raises(ValueError):
         spaced_timesteps(200)
+
+
+def test_unknown_names_list_every_valid_one_and_the_nearest() -> None:
+    from genziqa.config import unknown_name
+
+    message = unknown_name("preset", "fats", ["reference", "fast", "faster", "fastest"])
+    assert message == (
+        "unknown preset 'fats' (did you mean 'fast'?); expected one of: reference, fast, "
+        "faster, fastest"
+    )
+    assert "did you mean" not in unknown_name("preset", "zzz", ["reference", "fast"])
