@@ -18,6 +18,7 @@ from .options import (
     Model,
     Offline,
     Quiet,
+    StrictBackbone,
     Timesteps,
     UsageProblem,
     Workers,
@@ -33,12 +34,18 @@ def score(
     backbone: Backbone = None,
     backbone_config: Annotated[
         str | None,
-        typer.Option(help="Component configs (folder or hub id) for a single-file backbone."),
+        typer.Option(
+            metavar="SOURCE",
+            help="Component configs (folder, hub id or alias) for a single-file backbone.",
+        ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write rows to .csv, .jsonl or .parquet (resumes if present)."
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write rows to .csv, .jsonl or .parquet (resumes if present).",
         ),
     ] = None,
     batch_size: BatchSize = 8,
@@ -46,26 +53,45 @@ def score(
     dtype: Dtype = "auto",
     timesteps: Timesteps = None,
     resolution: Annotated[
-        int | None, typer.Option(min=8, help="Square input size (default: the model's).")
+        int | None,
+        typer.Option(
+            min=8,
+            metavar="PIXELS",
+            help="Square input size (default: the model's). Changes the score scale.",
+        ),
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x)."),
+        typer.Option(
+            metavar="NAME",
+            help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x). Presets "
+            "change the score scale: compare only scores made with the same preset.",
+        ),
     ] = None,
     compile: Annotated[
-        bool, typer.Option(help="torch.compile the U-Net (minutes once; for GPUs).")
+        bool,
+        typer.Option("--compile", help="torch.compile the U-Net (minutes once; for GPUs)."),
     ] = False,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
-        False
-    ),
-    overwrite: Annotated[bool, typer.Option(help="Start the output afresh.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into folders.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the output afresh.")
+    ] = False,
     retry_errors: Annotated[
-        bool, typer.Option(help="Score again the files that have error rows in the output.")
+        bool,
+        typer.Option(
+            "--retry-errors", help="Score again the files that have error rows in the output."
+        ),
     ] = False,
     workers: Workers = None,
     max_pixels: Annotated[
         int,
-        typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Refuse larger images as decompression bombs (0: no limit).",
+        ),
     ] = DEFAULT_MAX_PIXELS,
     shard: Annotated[
         str | None,
@@ -76,6 +102,7 @@ def score(
         ),
     ] = None,
     offline: Offline = False,
+    strict_backbone: StrictBackbone = False,
     quiet: Quiet = False,
 ) -> int:
     """Score images. A few: a table on the terminal. Many: use --output.
@@ -90,7 +117,7 @@ def score(
 
     options = ScoringOptions(
         model, backbone, backbone_config, device, dtype, timesteps, resolution, preset, compile,
-        offline,
+        offline, strict_backbone,
     )  # fmt: skip
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
