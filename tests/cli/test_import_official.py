@@ -8,9 +8,9 @@ import torch
 
 from genziqa import GenzIQA
 from genziqa.cli import EXIT_OK, EXIT_USAGE, main
+from genziqa.testing import official_lora_state, official_prompt_learner_state
 
 from ..conftest import randomize_trained_tensors
-from ..integrations.test_official import official_lora, official_prompt_learner
 
 
 @pytest.fixture()
@@ -18,8 +18,8 @@ def official_files(tiny_model, tmp_path):
     randomize_trained_tensors(tiny_model, seed=5)
     coop = tmp_path / "coop_Model_state_dict.pth"
     lora = tmp_path / "pytorch_model.bin"
-    torch.save(official_prompt_learner(tiny_model), coop)
-    torch.save(official_lora(tiny_model), lora)
+    torch.save(official_prompt_learner_state(tiny_model), coop)
+    torch.save(official_lora_state(tiny_model), lora)
     return tiny_model, coop, lora
 
 
