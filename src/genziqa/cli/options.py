@@ -28,9 +28,8 @@ class UsageProblem(Exception):
 
 # Appended to "backbone not available" errors: the library says how in Python terms.
 BACKBONE_HINT = (
-    "On the command line: --backbone PATH (a local diffusers folder or .safetensors file; "
-    "--backbone-config for a single file's component configs), --offline (never touch the "
-    "network), or --model genziqa-tiny for a trial run."
+    "On the command line: --backbone PATH (--backbone-config SOURCE for a single file's "
+    "component configs), --offline, --model genziqa-tiny."
 )
 
 Model = Annotated[
