@@ -393,11 +393,17 @@ def model_card(folder: str | Path, name: str | None = None) -> str:
         or None,
         genziqa=settings,
     )
-    where = hub_id if is_hub_id else "path/to/this/folder"
+    where = "user/this-model"  # the repo id once uploaded, or the folder's path
     kind = (
         "the **untrained zero-shot baseline** (hand-written prompts, no LoRA)"
         if config.zero_shot
         else "a GenzIQA no-reference image quality model (De et al., WACV 2025)"
+    )
+    stored = (
+        "Nothing is trained;"
+        if config.zero_shot
+        else f"Only the prompt context and rank-{config.lora.rank} LoRA adapters on the "
+        f"cross-attention are stored here;"
     )
     lines = [
         CARD_MARK,
@@ -406,26 +412,26 @@ def model_card(folder: str | Path, name: str | None = None) -> str:
         "",
         f"{name} is {kind} for the [genziqa](https://pypi.org/project/genziqa/) package: the "
         f"cross-attention of a frozen Stable Diffusion U-Net to two learned antonym prompts "
-        f"scores an image, higher is better. Only the prompt context and rank-"
-        f"{config.lora.rank} LoRA adapters on the cross-attention are stored here; the "
-        f"backbone is `{settings['backbone']}`.",
+        f"scores an image, higher is better. {stored} the backbone is "
+        f"`{settings['backbone']}`.",
         "",
         "## Use",
         "",
         "```bash",
         "pip install genziqa",
-        f"genziqa score photos/ --model {where if is_hub_id else 'MODEL_FOLDER'} -o scores.csv",
+        f"genziqa score photos/ --model {where} -o scores.csv",
         "```",
         "",
         "```python",
         "from genziqa import GenzIQA",
         "",
-        f'model = GenzIQA.from_pretrained("{where if is_hub_id else "MODEL_FOLDER"}")',
+        f'model = GenzIQA.from_pretrained("{where}")',
         'print(model.score(["photo.jpg"]))',
         "```",
         "",
-        "Scores are comparable only at the same settings: another preset, timestep count or "
-        "resolution changes the score scale.",
+        f"`{where}` stands for this model's hub repo id, or the path of this folder. Scores are "
+        "comparable only at the same settings: another preset, timestep count or resolution "
+        "changes the score scale.",
         "",
         "## Settings",
         "",
