@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from genziqa.train.latent_cache import LatentCache, file_digest, latent_key, settings_key
+from genziqa.io.durable import file_digest
+from genziqa.train.latent_cache import LatentCache, latent_key, settings_key
 
 
 def test_latent_cache_keys_and_round_trip(tmp_path) -> None:

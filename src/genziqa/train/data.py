@@ -24,11 +24,12 @@ from torch.utils.data import Dataset
 
 from ..datasets import load_specs
 from ..datasets.splits import apply_split
+from ..io.durable import file_digest
 from ..io.images import ImageError
 from ..preprocess import FLIPS, flip_image, load_for_model
 from ..seeding import stable_seed
 from .config import TrainSetupError
-from .latent_cache import LatentCache, file_digest, latent_key
+from .latent_cache import LatentCache, latent_key
 
 
 @dataclass
