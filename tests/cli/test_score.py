@@ -166,7 +166,7 @@ def test_terminal_output_without_output_file_is_csv_when_piped(good_folder, caps
         (["score", "{folder}", "--batch-size", "0"], "--batch-size"),
         (["score", "{folder}/missing.png"], "no such file or folder"),
         (["score", "{folder}/*.xyz"], "glob pattern matched nothing"),
-        (["score", "{folder}", "--model", "no-such-model"], "not a model folder"),
+        (["score", "{folder}", "--model", "no-such-model"], "unknown model name"),
         (["score", "{folder}", "-o", "{folder}/out.txt"], "supported"),
         (["score", "{folder}", "--dtype", "fp8"], "unknown dtype"),
         (["score", "{folder}", "--backbone", "org/not-cached"], "not in the Hugging Face cache"),
@@ -779,3 +779,26 @@ def _fill_the_disk_after(monkeypatch, rows: int) -> None:
         return real_write(self, batch)
 
     monkeypatch.setattr(ScoreWriter, "write", filling_write)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-pixels", "-1", "--max-pixels"),
+        ("--timesteps", "200", "cannot fit 200 timesteps"),
+        ("--resolution", "12", "multiple of 8"),
+        ("--preset", "fastes", "did you mean 'fastest'"),
+    ],
+)
+def test_bad_values_are_usage_errors_before_any_model_loads(
+    good_folder, capsys, monkeypatch, flag, value, message
+):
+    import genziqa.cli.score
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded before the flags were checked")
+
+    monkeypatch.setattr(genziqa.cli.score, "load_model", no_loading)
+    assert main(["score", str(good_folder), *FAST, flag, value]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err + captured.out

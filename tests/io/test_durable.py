@@ -149,3 +149,25 @@ def test_a_forked_child_does_not_keep_the_lock_alive(tmp_path: Path) -> None:
         os.waitpid(child, 0)
         os.close(ready)
         os.close(started)
+
+
+def test_a_file_digest_is_cached_by_file_identity(tmp_path, monkeypatch) -> None:
+    import os
+
+    from genziqa.io import durable
+
+    target, cache = tmp_path / "weights.bin", tmp_path / "cache" / "digests.json"
+    target.write_bytes(b"a" * 1000)
+    first = durable.cached_file_digest(target, cache)
+    assert first == durable.file_digest(target)
+    reads = []
+    real_digest = durable.file_digest
+    monkeypatch.setattr(
+        durable, "file_digest", lambda path: reads.append(path) or real_digest(path)
+    )
+    assert durable.cached_file_digest(target, cache) == first and reads == []  # from the cache
+    target.write_bytes(b"b" * 1000)  # same size, new content and mtime: read again
+    os.utime(target, ns=(1, 1))
+    assert durable.cached_file_digest(target, cache) != first and len(reads) == 1
+    cache.write_text("{not json")  # a damaged cache is ignored, then rewritten
+    assert durable.cached_file_digest(target, cache) == real_digest(target)

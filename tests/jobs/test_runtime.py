@@ -151,3 +151,16 @@ def test_the_identity_needs_no_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (ScoringOptions("anything", timesteps=200), "cannot fit 200 timesteps"),
+        (ScoringOptions("anything", resolution=12), "multiple of 8"),
+        (ScoringOptions("anything", preset="fastes"), "did you mean 'fastest'"),
+    ],
+)
+def test_bad_settings_are_found_before_any_model_loads(options, message) -> None:
+    with pytest.raises(ScoringSetupError, match=message):
+        check_options(options)  # "anything" is no model: nothing was loaded

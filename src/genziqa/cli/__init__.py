@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import traceback
+from typing import Annotated
 
 import typer
 
-from .console import err
+from .console import HelpCommand, HelpGroup, err, warnings_as_notes
 from .options import UsageProblem
 
 EXIT_OK = 0
@@ -31,11 +32,12 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="genziqa",
+    cls=HelpGroup,
     help="No-reference image quality scores from a Stable Diffusion prior (GenzIQA).",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -45,6 +47,30 @@ except ImportError:  # pragma: no cover
     from click import ClickException as _CliError
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"genziqa {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            is_eager=True,
+            callback=_print_version,
+            help="Print genziqa's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """No-reference image quality scores from a Stable Diffusion prior (GenzIQA)."""
+
+
 def _register() -> None:
     from ..serve.command import EPILOG as SERVE_EPILOG
     from ..serve.command import serve
@@ -52,20 +78,24 @@ def _register() -> None:
     from .datasets import datasets
     from .evaluate import evaluate
     from .explain import explain
+    from .import_official import import_official
     from .info import info
     from .make_synthetic import make_synthetic
+    from .models import models
     from .score import score
     from .train import EPILOG, train
 
-    app.command(epilog=EXIT_CODES_HELP)(score)
-    app.command()(info)
-    app.command()(datasets)
-    app.command(epilog=EPILOG)(train)
-    app.command()(evaluate)
-    app.command(epilog=EXIT_CODES_HELP)(explain)
-    app.command("make-synthetic")(make_synthetic)
-    app.command("serve", epilog=SERVE_EPILOG)(serve)  # imports no FastAPI until it runs
-    app.command("convert-slowfast")(convert_slowfast)
+    app.command(epilog=EXIT_CODES_HELP, cls=HelpCommand)(score)
+    app.command(cls=HelpCommand)(info)
+    app.command(cls=HelpCommand)(datasets)
+    app.command(epilog=EPILOG, cls=HelpCommand)(train)
+    app.command(cls=HelpCommand)(evaluate)
+    app.command(epilog=EXIT_CODES_HELP, cls=HelpCommand)(explain)
+    app.command("make-synthetic", cls=HelpCommand)(make_synthetic)
+    app.command(cls=HelpCommand)(models)
+    app.command("import-official", cls=HelpCommand)(import_official)
+    app.command("serve", epilog=SERVE_EPILOG, cls=HelpCommand)(serve)  # no FastAPI until run
+    app.command("convert-slowfast", cls=HelpCommand)(convert_slowfast)
 
 
 _register()
@@ -73,6 +103,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (documented in ``genziqa score --help``)."""
+    warnings_as_notes()
     try:
         result = app(args=argv, prog_name="genziqa", standalone_mode=False)
     except UsageProblem as problem:

@@ -24,6 +24,7 @@ from .options import (
     Offline,
     Quiet,
     SlowFast,
+    StrictBackbone,
     Timesteps,
     UsageProblem,
     Workers,
@@ -49,13 +50,17 @@ def score(
     backbone: Backbone = None,
     backbone_config: Annotated[
         str | None,
-        typer.Option(help="Component configs (folder or hub id) for a single-file backbone."),
+        typer.Option(
+            metavar="SOURCE",
+            help="Component configs (folder, hub id or alias) for a single-file backbone.",
+        ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Write rows to .csv, .jsonl or .parquet (resumes if present; locked while "
             "written).",
         ),
@@ -65,21 +70,36 @@ def score(
     dtype: Dtype = "auto",
     timesteps: Timesteps = None,
     resolution: Annotated[
-        int | None, typer.Option(min=8, help="Square input size (default: the model's).")
+        int | None,
+        typer.Option(
+            min=8,
+            metavar="PIXELS",
+            help="Square input size (default: the model's). Changes the score scale.",
+        ),
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x)."),
+        typer.Option(
+            metavar="NAME",
+            help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x). Presets "
+            "change the score scale: compare only scores made with the same preset.",
+        ),
     ] = None,
     compile: Annotated[
-        bool, typer.Option(help="torch.compile the U-Net (minutes once; for GPUs).")
+        bool,
+        typer.Option("--compile", help="torch.compile the U-Net (minutes once; for GPUs)."),
     ] = False,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
-        False
-    ),
-    overwrite: Annotated[bool, typer.Option(help="Start the output afresh.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into folders.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the output afresh.")
+    ] = False,
     retry_errors: Annotated[
-        bool, typer.Option(help="Score again the files that have error rows in the output.")
+        bool,
+        typer.Option(
+            "--retry-errors", help="Score again the files that have error rows in the output."
+        ),
     ] = False,
     details: Annotated[
         bool,
@@ -91,7 +111,11 @@ def score(
     workers: Workers = None,
     max_pixels: Annotated[
         int,
-        typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Refuse larger images as decompression bombs (0: no limit).",
+        ),
     ] = DEFAULT_MAX_PIXELS,
     shard: Annotated[
         str | None,
@@ -105,6 +129,7 @@ def score(
     slowfast: SlowFast = None,
     motion_features: MotionFeatures = None,
     offline: Offline = False,
+    strict_backbone: StrictBackbone = False,
     quiet: Quiet = False,
 ) -> int:
     """Score images and videos. A few: a table on the terminal. Many: use --output.
@@ -123,7 +148,8 @@ def score(
 
     options = ScoringOptions(
         model, backbone, backbone_config, device, dtype, timesteps, resolution, preset, compile,
-        offline, frames=frames, slowfast=slowfast, motion_features=motion_features,
+        offline, strict_backbone=strict_backbone, frames=frames, slowfast=slowfast,
+        motion_features=motion_features,
     )  # fmt: skip
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")

@@ -223,3 +223,48 @@ def _pid_in(descriptor: int) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
+
+
+def cached_file_digest(path: str | os.PathLike[str], cache_file: str | os.PathLike[str]) -> str:
+    """``file_digest`` of ``path``, computed once per file identity and kept in ``cache_file``.
+
+    The identity is the resolved path, size, modification time (ns) and inode: a file that is
+    replaced or rewritten gets a new identity and is read again; an unchanged multi-GB weight
+    file is hashed once. The cache is a JSON object, rewritten atomically; a damaged cache is
+    ignored, and entries whose file changed or vanished are dropped when it is rewritten.
+    """
+    import json
+
+    real = Path(path).resolve()
+    info = real.stat()
+    key = f"{real}|{info.st_size}|{info.st_mtime_ns}|{info.st_ino}"
+    cache_file = Path(cache_file)
+    try:
+        cache = json.loads(cache_file.read_text())
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    if isinstance(cache.get(key), str):
+        return cache[key]
+    digest = file_digest(real)
+    kept = {k: v for k, v in cache.items() if isinstance(v, str) and _still_there(k)}
+    kept[key] = digest
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    except OSError:  # a read-only cache costs a re-read next time, nothing else
+        pass
+    return digest
+
+
+def _still_there(key: str) -> bool:
+    """Whether the file of a digest-cache key still has that identity."""
+    name, _, rest = key.rpartition("|")  # rest = inode
+    name, _, mtime = name.rpartition("|")
+    name, _, size = name.rpartition("|")
+    try:
+        info = os.stat(name)
+    except OSError:
+        return False
+    return f"{info.st_size}|{info.st_mtime_ns}|{info.st_ino}" == f"{size}|{mtime}|{rest}"

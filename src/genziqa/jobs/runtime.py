@@ -46,6 +46,11 @@ class ScoringSetupError(ValueError):
     """The model cannot be loaded as asked (unknown name, missing backbone, bad device...)."""
 
 
+class BackboneUnavailableError(ScoringSetupError):
+    """The backbone's weights are not here (or not fetchable): the message says how to supply
+    them in library terms, and the command line adds its flags."""
+
+
 @dataclass(frozen=True)
 class ScoringOptions:
     """How to load a model for scoring; ``None`` keeps the model's own setting.
@@ -74,6 +79,7 @@ class ScoringOptions:
     slowfast: str | None = None
     motion_features: str | None = None
     motion_cache: str | None = None
+    strict_backbone: bool = False  # refuse, not only warn, when the backbone's digests differ
 
     @property
     def model_name(self) -> str:
@@ -81,11 +87,17 @@ class ScoringOptions:
 
 
 def check_options(options: ScoringOptions) -> tuple[torch.device, torch.dtype]:
-    """Everything about the options that can be checked before loading: the device, dtype and
-    preset; ScoringSetupError otherwise. Imports torch."""
+    """Everything about the options that can be checked before loading: the device, dtype,
+    preset, timestep count and resolution; ScoringSetupError otherwise. Imports torch."""
+    from ..config import PreprocessConfig
+
     try:
         if options.preset is not None:
             check_preset(options.preset)
+        if options.timesteps is not None:
+            spaced_timesteps(options.timesteps)
+        if options.resolution is not None:
+            PreprocessConfig(resolution=options.resolution)
         device = resolve_device(options.device)
         return device, resolve_dtype(options.dtype, device)
     except ValueError as error:
@@ -94,7 +106,7 @@ def check_options(options: ScoringOptions) -> tuple[torch.device, torch.dtype]:
 
 def load_for_scoring(options: ScoringOptions) -> GenzIQA:
     """The model ``options`` describe, on its device and dtype, ready to score."""
-    from ..backbone import BackboneNotFoundError
+    from ..backbone import BackboneChangedError, BackboneFileError, BackboneNotFoundError
     from ..model import GenzIQA
     from ..pretrained import ModelNotFoundError
     from ..video.model import is_video_model
@@ -111,8 +123,13 @@ def load_for_scoring(options: ScoringOptions) -> GenzIQA:
             backbone=options.backbone,
             local_files_only=True if options.offline else None,
             overrides=overrides,
+            backbone_check="error" if options.strict_backbone else "warn",
         )
-    except (ModelNotFoundError, BackboneNotFoundError, ValueError) as error:
+    except BackboneFileError as error:
+        raise ScoringSetupError(str(error)) from None
+    except BackboneNotFoundError as error:
+        raise BackboneUnavailableError(str(error)) from None
+    except (ModelNotFoundError, BackboneChangedError, ValueError) as error:
         raise ScoringSetupError(str(error)) from None
     settings = preset_settings(options.preset, model.resolution) if options.preset else {}
     try:
@@ -132,7 +149,7 @@ def load_video_for_scoring(options: ScoringOptions) -> GenzVQA:
     scores the images of the same run with the same settings."""
     import torch
 
-    from ..backbone import BackboneNotFoundError
+    from ..backbone import BackboneFileError, BackboneNotFoundError
     from ..pretrained import ModelNotFoundError
     from ..video.model import GenzVQA
 
@@ -149,7 +166,11 @@ def load_video_for_scoring(options: ScoringOptions) -> GenzVQA:
             local_files_only=True if options.offline else None,
             overrides=overrides,
         )
-    except (ModelNotFoundError, BackboneNotFoundError, ValueError) as error:
+    except BackboneFileError as error:
+        raise ScoringSetupError(str(error)) from None
+    except BackboneNotFoundError as error:
+        raise BackboneUnavailableError(str(error)) from None
+    except (ModelNotFoundError, ValueError) as error:
         raise ScoringSetupError(str(error)) from None
     settings = preset_settings(options.preset, model.resolution) if options.preset else {}
     video: dict = {}

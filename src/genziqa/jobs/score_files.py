@@ -91,10 +91,13 @@ def score_files(
     """Score ``paths`` in batches; call ``write(rows)`` once per finished batch.
 
     Rows: ``{"path", "score", "status": "ok" | "error", "error"}``. ``on_progress(n)`` is told
-    how many files each batch finished. ``details=True`` adds what the model computed on the
-    way (``genziqa.io.tables.DETAIL_COLUMNS``): ``layer_scores`` and ``attention_scores`` as
-    T x L nested lists, ``contrast`` as a list of T (None in an error row). The scores are the
-    same with or without details: both come from one forward pass.
+    how many files were finished, image by image where the model allows: a batch is scored in
+    parts of ``images_per_call(model)`` images, which changes no score (scores do not depend
+    on the batch) and costs nothing (each part is one U-Net call's worth of images).
+    ``details=True`` adds what the model computed on the way
+    (``genziqa.io.tables.DETAIL_COLUMNS``): ``layer_scores`` and ``attention_scores`` as T x L
+    nested lists, ``contrast`` as a list of T (None in an error row). The scores are the same
+    with or without details: both come from one forward pass.
     """
     workers = default_workers() if num_workers is None else num_workers
     loader = DataLoader(
@@ -107,13 +110,21 @@ def score_files(
     )
     summary = ScoreSummary()
     model.eval()
+    step = images_per_call(model)
+    tell = on_progress or (lambda count: None)
     for indices, array, errors in loader:
         images = torch.from_numpy(array)
         scored: list[Row] = []
         batch_error = ""
+        told = 0
         if images.numel():
             try:
-                scored = _score_batch(model, images, details)
+                pixels = images.to(model.device, non_blocking=True).float().div_(255.0)
+                for start in range(0, len(pixels), step):
+                    part = _score_batch(model, pixels[start : start + step], details)
+                    scored += part
+                    tell(len(part))
+                    told += len(part)
             except (RuntimeError, ValueError) as error:  # e.g. out of memory: report, go on
                 batch_error = f"scoring failed: {str(error).strip().splitlines()[0]}"
         rows: list[Row] = []
@@ -135,15 +146,21 @@ def score_files(
         write(rows)
         summary.scored += sum(row["status"] == "ok" for row in rows)
         summary.failed += sum(row["status"] == "error" for row in rows)
-        if on_progress is not None:
-            on_progress(len(rows))
+        if len(rows) > told:
+            tell(len(rows) - told)  # the files that failed to decode or to score
     return summary
 
 
-def _score_batch(model: GenzIQA, images: torch.Tensor, details: bool) -> list[Row]:
-    """One decoded uint8 batch -> per image ``{"score"}`` (+ the detail columns), as
+def images_per_call(model: GenzIQA) -> int:
+    """How many images fill one U-Net call (its rows are image x timestep x prompt): scoring
+    parts of this size runs the same calls as scoring the whole batch at once."""
+    rows_per_image = len(model.config.scoring.timesteps) * model.prompts.num_prompts
+    return max(1, model.unet_batch_size // rows_per_image)
+
+
+def _score_batch(model: GenzIQA, pixels: torch.Tensor, details: bool) -> list[Row]:
+    """Images in [0, 1] -> per image ``{"score"}`` (+ the detail columns), as
     ``GenzIQA.score`` computes it (the same forward pass, float64 scores)."""
-    pixels = images.to(model.device, non_blocking=True).float().div_(255.0)
     with torch.no_grad():
         output = model(prepare_images(pixels, model.resolution))
     scores = output.score.double().cpu().tolist()
