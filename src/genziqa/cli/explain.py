@@ -89,7 +89,7 @@ def explain(
     from ..explain.heatmaps import KINDS
     from ..explain.overlay import SCALES
     from ..jobs.explain_files import MAP_SIZES, explain_files, output_names
-    from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options
+    from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options, dtype_name
     from . import EXIT_OK, EXIT_SOME_FAILED
 
     for flag, value, allowed in (
@@ -104,14 +104,14 @@ def explain(
         model, backbone, device=device, dtype=dtype, timesteps=timesteps, offline=offline
     )
     try:
-        check_options(options)
+        resolved_dtype = dtype_name(check_options(options)[1])
     except ScoringSetupError as error:
         raise UsageProblem(str(error)) from None
     if output.exists() and not output.is_dir():
         raise UsageProblem(f"--output {str(output)!r} is a file; expected a folder")
     files = _input_files(paths, recursive, (1, 1), quiet)
     output.mkdir(parents=True, exist_ok=True)
-    writer = _open_writer(output / table, overwrite, False, set())
+    writer = _open_writer(output / table, overwrite, False, set(), options, False, resolved_dtype)
     started = time.perf_counter()
     summary = None
     try:
