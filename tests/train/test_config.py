@@ -100,6 +100,9 @@ def test_help_shows_trainconfig_defaults(capsys, monkeypatch) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "--config" in text and "--set" in text
     defaults = TrainConfig(train=("x=y",), out="o")
-    assert f"Epochs (default: {defaults.epochs})." in text
-    assert f"Learning rate (default: {defaults.lr})." in text
-    assert f"(default: {defaults.model.backbone.source})." in text
+    assert f"Passes over the training data (default: {defaults.epochs})." in text
+    assert f"AdamW learning rate (default: {defaults.lr})." in text
+    from genziqa.pretrained import BACKBONE_ALIASES
+
+    assert BACKBONE_ALIASES["sd21-base"] == defaults.model.backbone.source
+    assert "(default: sd21-base)." in text  # the alias of the default backbone
