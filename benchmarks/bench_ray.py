@@ -43,8 +43,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genziqa.jobs.ray_data import ScoringOptions, score_dataset
-from genziqa.score_files import score_files
+from genziqa.jobs.ray_data import score_dataset
+from genziqa.jobs.runtime import ScoringOptions, load_for_scoring
+from genziqa.jobs.score_files import score_files
 
 
 def write_photos(folder: Path, count: int, size: int, seed: int = 0) -> list[Path]:
@@ -128,7 +129,7 @@ def run_cli(paths: list[Path], options: ScoringOptions, args, cpu: TreeCpu) -> t
 
 def _score_cli(paths: list[Path], options: ScoringOptions, args, cpu: TreeCpu):
     start = time.perf_counter()
-    model = options.load()
+    model = load_for_scoring(options)
     arrivals: list[tuple[float, int]] = []
     scores: dict[str, float] = {}
 

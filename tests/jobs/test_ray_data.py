@@ -22,9 +22,12 @@ import torch
 from PIL import Image
 
 from genziqa.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
-from genziqa.images import ImageError, load_image
+from genziqa.io.durable import _umask
+from genziqa.io.images import ImageError
+from genziqa.io.tables import COLUMNS
 from genziqa.jobs import ray_data
-from genziqa.jobs.ray_data import RayJobError, ScoringOptions, collect_inputs
+from genziqa.jobs.ray_data import RayJobError, collect_inputs
+from genziqa.jobs.runtime import ScoringOptions, load_for_scoring
 from genziqa.preprocess import load_for_model
 
 TINY = ScoringOptions(model="genziqa-tiny", timesteps=2, offline=True)
@@ -159,6 +162,22 @@ def test_a_truncated_tar_keeps_its_whole_members_and_reports_the_cut_one(corpus,
     assert "sub/d" not in rows  # never reached: the tar ends inside c.webp
 
 
+def test_a_video_file_is_an_error_row_that_says_to_use_the_local_engine(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"not decoded: videos are not read by this engine")
+    _photo(1).save(tmp_path / "photo.png")
+    rows = {Path(r["path"]).name: r for r in collect_inputs([str(tmp_path)]).to_pylist()}
+    assert set(rows) == {"clip.mp4", "photo.png"}
+    assert (
+        rows["clip.mp4"]["media"] == "video" and "without --engine ray" in rows["clip.mp4"]["error"]
+    )
+    assert rows["photo.png"]["media"] == "image" and rows["photo.png"]["error"] == ""
+    items = collect_inputs([str(tmp_path)])
+    batch = {name: np.asarray(items[name].to_pylist(), dtype=object) for name in items.schema.names}
+    batch["part"] = np.zeros(len(items), np.int32)
+    decoded = ray_data.decode_batch(batch, resolution=32)
+    assert list(decoded["media"]) == ["video", "image"] and decoded["sha256"][0] == ""
+
+
 def test_an_unreadable_tar_is_one_error_row(tmp_path):
     bad = tmp_path / "bad.tar"
     bad.write_bytes(b"not a tar archive at all" * 40)
@@ -215,13 +234,6 @@ def test_decoding_bytes_gives_the_cli_pixels_and_reasons(corpus):
         assert decoded["sha256"][i] == hashlib.sha256(file.read_bytes()).hexdigest()
 
 
-def test_decode_image_bytes_applies_exif_orientation_like_load_image(corpus):
-    path = corpus / "mixed" / "rotated.jpg"
-    image = ray_data.decode_image_bytes(path.read_bytes(), str(path))
-    assert image.size == (24, 48) and image.mode == "RGB"
-    np.testing.assert_array_equal(np.asarray(image), np.asarray(load_image(path)))
-
-
 def test_the_output_folder_refuses_other_settings_and_a_second_writer(tmp_path):
     folder = ray_data._OutputFolder(tmp_path / "out")
     settings = {"model": "genziqa-tiny", "timesteps": [9, 59], "resolution": 64}
@@ -232,6 +244,7 @@ def test_the_output_folder_refuses_other_settings_and_a_second_writer(tmp_path):
             "score": [1.5, float("nan")],
             "status": ["ok", "error"],
             "error": ["", "broken"],
+            "media": ["image", "image"],
             "key": [None, None],
             "sha256": ["x", "y"],
             "model_fingerprint": ["f", "f"],
@@ -240,7 +253,7 @@ def test_the_output_folder_refuses_other_settings_and_a_second_writer(tmp_path):
     import pyarrow as pa
 
     part = folder.write_part(1, 0, pa.Table.from_pandas(rows, preserve_index=False))
-    assert oct(part.stat().st_mode & 0o777) == oct(0o666 & ~ray_data._umask())
+    assert oct(part.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     with pytest.raises(RayJobError, match=r"other settings \(timesteps \[9, 59\] -> \[9\]\)"):
         folder.prepare({**settings, "timesteps": [9]}, overwrite=False, retry=None)
     with folder.locked(), pytest.raises(RayJobError, match="another genziqa run"):  # noqa: SIM117
@@ -258,6 +271,12 @@ def test_cli_ray_usage_errors_exit_2_with_one_line(corpus, tmp_path, capsys):
     args = ["score", str(corpus / "mixed"), "-o", str(tmp_path / "o"), "--engine", "spark"]
     assert main(args) == EXIT_USAGE
     assert "--engine must be local or ray" in capsys.readouterr().err
+    local = ["score", str(corpus / "mixed"), "-o", str(tmp_path / "o.csv"), "--actors", "2"]
+    assert main(local) == EXIT_USAGE
+    assert "need --engine ray" in capsys.readouterr().err
+    frames = ["score", str(corpus / "mixed"), "-o", str(tmp_path / "o"), "--engine", "ray"]
+    assert main([*frames, "--frames", "4"]) == EXIT_USAGE
+    assert "images only" in capsys.readouterr().err
     missing = ["score", str(corpus / "mixed"), "-o", str(tmp_path / "o"), "--engine", "ray"]
     assert main([*missing, "--model", "no-such-model", "--offline", "-q"]) == EXIT_USAGE
     err = capsys.readouterr().err
@@ -295,6 +314,8 @@ def cli_scores(corpus, tmp_path_factory) -> pd.DataFrame:
 def test_every_input_once_error_rows_for_bad_ones_and_the_cli_scores(one_actor, cli_scores, corpus):
     summary, table = one_actor
     assert list(table.columns) == ray_data.PART_SCHEMA.names
+    assert ray_data.PART_SCHEMA.names[:5] == list(COLUMNS)  # the CLI's row schema first
+    assert set(table["media"]) == {"image"}
     assert table["path"].is_unique and set(table["path"]) == _expected_ids(corpus)
     assert summary.total == len(table) and summary.parts_written == -(-len(table) // 5)
     by_name = {Path(row["path"]).name: row for row in table.to_dict("records")}
@@ -318,7 +339,7 @@ def test_every_input_once_error_rows_for_bad_ones_and_the_cli_scores(one_actor, 
         assert row["score"] == float(cli[str(source.resolve())]), row["path"]  # bit-identical
         assert row["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
 
-    model = TINY.load()
+    model = load_for_scoring(TINY)
     assert set(table["model_fingerprint"]) == {model.fingerprint()}
     complete = json.loads((Path(summary.output) / "_SUCCESS").read_text())
     assert complete["inputs"] == len(table) and complete["resolution"] == 64
