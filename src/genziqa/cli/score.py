@@ -288,7 +288,9 @@ def _score_on_ray(paths, options, output, ray: dict, recursive, batch_size, max_
         )  # fmt: skip
     except RayJobError as error:
         raise UsageProblem(str(error)) from None
-    if not quiet:
+    if not quiet and done.skipped == done.total:
+        err.print(f"Nothing to score: all {done.total} inputs are in {output} already.")
+    elif not quiet:
         err.print(
             f"Scored {done.scored} of {done.scored + done.failed} inputs ({done.failed} failed, "
             f"{done.skipped} already done) -> {output} in {done.seconds:.1f} s "
