@@ -7,9 +7,10 @@ The pipeline (one Ray Data dataset; the driver only lists inputs and writes resu
 
 1. The driver lists the inputs (:func:`collect_inputs`): image files and folders as
    ``genziqa score`` finds them, Parquet/CSV manifests with a ``path`` column, and uncompressed
-   WebDataset ``.tar`` shards, whose members it indexes (key, byte offset, size) from the tar
-   headers. Every input is one row with an id (``path``): the absolute file path, or
-   ``TAR#KEY`` for a sample of a shard. The total is known before anything is decoded.
+   WebDataset ``.tar`` shards, whose samples ``genziqa.io.webdataset`` indexes (key, byte
+   offset, size) from the tar headers. Every input is one row with an id (``path``): the
+   absolute file path, or ``TAR#KEY`` for a sample of a shard. The total is known before
+   anything is decoded.
 2. CPU tasks read each input's bytes, hash them (sha256) and decode and resize them with the
    CLI's own rules (``genziqa.io.images.decode_image``, ``preprocess.resize_image`` and
    ``pil_to_tensor``), so an image gets the same pixels as under ``genziqa score``. A file
@@ -18,10 +19,10 @@ The pipeline (one Ray Data dataset; the driver only lists inputs and writes resu
    it without ``--engine ray``.
 3. A fixed pool of actors (``--actors``, ``--gpus-per-actor`` each) loads the model once per
    actor through ``genziqa.jobs.runtime.load_for_scoring`` (the CLI's one loading path), so
-   every flag means the same, and scores the decoded rows.
-   The model pads every VAE and U-Net call to a fixed shape, so a score does not depend on
-   which rows share a batch: scores equal the CLI's bit for bit (on CPUs, with the same number
-   of torch threads: the CPU kernels' reduction order depends on it).
+   every flag means the same, and scores the decoded rows. The model pads every VAE and
+   U-Net call to a fixed shape, so a score does not depend on which rows share a batch:
+   scores equal the CLI's bit for bit (on CPUs, with the same number of torch threads: the
+   CPU kernels' reduction order depends on it).
 4. The driver receives the small result rows (no pixels) and writes them to Parquet parts.
 
 Resume, the package's own (not Ray Data's beta checkpointing; docs/ray.md says why): the
@@ -49,7 +50,6 @@ import logging
 import math
 import os
 import re
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -65,6 +65,7 @@ import pyarrow.parquet as pq
 from ..io.durable import atomic_file
 from ..io.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, decode_image, find_images
 from ..io.video import VIDEO_EXTENSIONS
+from ..io.webdataset import index_shard, read_bytes
 from .runtime import ScoringOptions, load_for_scoring
 
 if TYPE_CHECKING:
@@ -117,13 +118,11 @@ ITEM_SCHEMA = pa.schema(
 
 MANIFEST_SUFFIXES = frozenset({".parquet", ".pq", ".csv"})
 TAR_SUFFIX = ".tar"
-PREFERRED_IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 MAX_PART_ROWS = 1000
 BATCHES_PER_BLOCK = 4  # rows come back to the driver when an actor finishes a block
 
 _MEDIA = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS  # what folders contribute, as in genziqa score
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_WDS_KEY = re.compile(r"^((?:.*/|)[^.]+)[.]([^/]*)$")  # WebDataset's own key/extension split
 _PART_NAME = re.compile(r"^part-(\d{5})-(\d{6})\.parquet$")
 _SETUP_ERROR = re.compile(r"ScoringSetupError: (.+)")
 
@@ -344,86 +343,22 @@ def _manifest_paths(manifest: Path) -> list[str]:
 
 
 def list_tar(tar: Path) -> list[dict[str, Any]]:
-    """The samples of one uncompressed WebDataset shard as input rows (from its headers only)."""
-    tar = Path(tar)
-    try:
-        archive = tarfile.open(tar, mode="r:")  # noqa: SIM115 - closed by the `with` below
-    except (tarfile.TarError, OSError) as error:
-        reason = f"not a readable uncompressed tar archive ({_first_line(error)})"
-        return [_file_item(str(tar), reason)]
-    samples: dict[str, dict[str, tarfile.TarInfo]] = {}
-    cut = ""
-    with archive:
-        try:
-            for member in archive:
-                name = member.name
-                if not member.isfile() or Path(name).name.startswith("."):
-                    continue
-                match = _WDS_KEY.match(name)
-                if match:
-                    samples.setdefault(match[1], {}).setdefault(match[2], member)
-        except (tarfile.TarError, OSError) as error:
-            cut = _first_line(error)
-    file_size = tar.stat().st_size
-    rows = []
-    for key, members in samples.items():
-        row = {"path": f"{tar}#{key}", "file": str(tar), "offset": 0, "size": 0, "key": key}
-        row["media"] = "image"
-        extension = _image_member(members)
-        if extension is None:
-            found = ", ".join(f".{ext}" for ext in sorted(members))
-            row["error"] = f"no image member in this WebDataset sample (found {found})"
-        else:
-            member = members[extension]
-            row.update(offset=member.offset_data, size=member.size, error="")
-            if member.offset_data + member.size > file_size:
-                row["error"] = f"tar member {member.name} is cut short (the tar is truncated)"
-        rows.append(row)
-    if cut:
-        rows.append(
-            _file_item(str(tar), f"tar archive unreadable after {len(samples)} samples ({cut})")
-        )
+    """The samples of one WebDataset shard as input rows (``genziqa.io.webdataset``); a tar
+    that cannot be read (wholly or after some samples) adds an error row of its own."""
+    index = index_shard(tar)
+    rows = [
+        {"path": f"{tar}#{sample.key}", "file": str(tar), "offset": sample.offset,
+         "size": sample.size, "key": sample.key, "error": sample.error, "media": "image"}
+        for sample in index.samples
+    ]  # fmt: skip
+    if index.error:
+        rows.append(_file_item(str(tar), index.error))
     return rows
-
-
-def _image_member(members: dict[str, tarfile.TarInfo]) -> str | None:
-    by_lower = {ext.lower(): ext for ext in members}
-    for preferred in PREFERRED_IMAGE_EXTENSIONS:
-        if preferred in by_lower:
-            return by_lower[preferred]
-    others = sorted(ext for low, ext in by_lower.items() if f".{low}" in IMAGE_EXTENSIONS)
-    return others[0] if others else None
 
 
 # --------------------------------------------------------------------------------------------
 # Reading and decoding (CPU tasks)
 # --------------------------------------------------------------------------------------------
-
-
-def read_input(file: str, offset: int, size: int, name: str) -> bytes:
-    """A whole file (``size < 0``) or ``size`` bytes at ``offset`` (a tar member).
-
-    File errors get the reasons ``genziqa.io.images.load_image`` gives for them.
-    """
-    try:
-        with open(file, "rb") as handle:
-            if size < 0:
-                return handle.read()
-            handle.seek(offset)
-            data = handle.read(size)
-    except FileNotFoundError:
-        raise ImageError(name, "file not found") from None
-    except IsADirectoryError:
-        raise ImageError(name, "is a directory, not an image file") from None
-    except PermissionError:
-        if Path(file).is_dir():
-            raise ImageError(name, "is a directory, not an image file") from None
-        raise ImageError(name, "permission denied (the file cannot be read)") from None
-    except OSError as error:
-        raise ImageError(name, f"could not read the file ({error.strerror or error})") from None
-    if len(data) < size:
-        raise ImageError(name, f"tar member cut short: {len(data)} of {size} bytes")
-    return data
 
 
 def decode_batch(
@@ -445,7 +380,7 @@ def decode_batch(
             continue
         name = str(batch["path"][i])
         try:
-            data = read_input(
+            data = read_bytes(
                 str(batch["file"][i]), int(batch["offset"][i]), int(batch["size"][i]), name
             )
             digests[i] = hashlib.sha256(data).hexdigest()
