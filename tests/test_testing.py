@@ -75,3 +75,15 @@ def test_lora_on_the_sixteen_layers_only(real_unet) -> None:
     # With 16 x D context vectors the trained model stays under 2 MB in float32.
     context = 16 * unet.config.cross_attention_dim
     assert (lora + context) * 4 < 2 * 1024 * 1024
+
+
+def test_official_checkpoint_writer_uses_the_official_file_names_and_keys(tmp_path) -> None:
+    from genziqa.integrations.official import read_state_dict
+    from genziqa.testing import write_official_checkpoint
+
+    coop, lora = write_official_checkpoint(tmp_path)
+    assert (coop.name, lora.name) == ("coop_Model_state_dict.pth", "pytorch_model.bin")
+    assert set(read_state_dict(coop, "prompt learner")) == {"ctx", "token_prefix", "token_suffix"}
+    keys = read_state_dict(lora, "LoRA file")
+    assert any(k.endswith("attn2.processor.to_q_lora.down.weight") for k in keys)
+    assert any(k.endswith("attn1.processor.to_out_lora.up.weight") for k in keys)

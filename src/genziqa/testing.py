@@ -12,7 +12,8 @@ The registered backbone name ``genziqa-tiny-sd`` builds it once into the genziqa
 (``$GENZIQA_CACHE`` or ``~/.cache/genziqa``). Its scores mean nothing about image quality.
 
 Real-size U-Net configs (SD 1.5, SD 2.1-base) are here too, for layout and speed checks with
-random weights.
+random weights, and a writer of checkpoints in the official research code's layout
+(``write_official_checkpoint``) for the importer's tests and demo.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .pretrained import genziqa_cache_dir
 
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
+
+    from .model import GenzIQA
 
 TINY_BACKBONE_VERSION = 4
 TINY_SEED = 0
@@ -250,3 +253,72 @@ def tiny_backbone_path() -> Path:
     with atomic_folder(target, replace=False) as staging:  # another process may win: identical
         save_tiny_backbone(staging)
     return target
+
+
+# ------------------------------------------- checkpoints in the official research code's layout
+
+# The official processor's attributes and the diffusers modules they adapt.
+OFFICIAL_PROJECTIONS = {"to_q": "to_q", "to_k": "to_k", "to_v": "to_v", "to_out": "to_out.0"}
+
+
+def official_prompt_learner_state(
+    model: GenzIQA, class_words: tuple[str, str] = ("Good Photo", "Bad Photo")
+) -> dict[str, torch.Tensor]:
+    """The official PromptLearner's state dict for ``model``'s context, built as it builds it:
+    ``ctx`` and the frozen token embeddings of ``"X X .. X Good Photo."`` padded to 77 around
+    the context slots (``token_prefix``, ``token_suffix``)."""
+    tokenizer = model.tokenizer
+    n_ctx = model.prompts.ctx.shape[0]
+    prompts = [" ".join(["X"] * n_ctx) + " " + words + "." for words in class_words]
+    ids = tokenizer(
+        prompts, padding="max_length", max_length=tokenizer.model_max_length, return_tensors="pt"
+    )["input_ids"]
+    embedding = model.text_encoder.get_input_embeddings()(ids).detach()
+    return {
+        "ctx": model.prompts.ctx.detach().clone(),
+        "token_prefix": embedding[:, :1].clone(),
+        "token_suffix": embedding[:, 1 + n_ctx :].clone(),
+    }
+
+
+def official_lora_state(model: GenzIQA, rank: int = 4) -> dict[str, torch.Tensor]:
+    """``unet.save_attn_procs()``'s dict for ``model``'s LoRA, keyed
+    ``<processor>.to_{q,k,v,out}_lora.{down,up}.weight``; attn1 at its frozen initial value
+    (down ~ N(0, 1/rank^2), up = 0), as the official trainer leaves it."""
+    parameters = dict(model.named_parameters())
+    generator = torch.Generator().manual_seed(7)
+    state = {}
+    for processor in model.unet.attn_processors:
+        module = processor.removesuffix(".processor")
+        attention = model.unet.get_submodule(module)
+        for name, path in OFFICIAL_PROJECTIONS.items():
+            if module.endswith(".attn2"):
+                down = parameters[f"unet.{module}.{path}.lora_A.genziqa.weight"].detach()
+                up = parameters[f"unet.{module}.{path}.lora_B.genziqa.weight"].detach()
+            else:
+                linear = attention.get_submodule(path)
+                down = torch.randn(rank, linear.in_features, generator=generator) / rank
+                up = torch.zeros(linear.out_features, rank)
+            state[f"{processor}.{name}_lora.down.weight"] = down.clone()
+            state[f"{processor}.{name}_lora.up.weight"] = up.clone()
+    return state
+
+
+def write_official_checkpoint(folder: str | Path, seed: int = 5) -> tuple[Path, Path]:
+    """A tiny model with seeded random context and LoRA, written as the official trainer
+    writes a checkpoint: ``coop_Model_state_dict.pth`` and ``pytorch_model.bin`` (torch.save,
+    as it does; genziqa reads them back with ``weights_only=True``). For the demo of
+    ``genziqa import-official``; the scores mean nothing."""
+    from .model import GenzIQA
+
+    model = GenzIQA.from_pretrained("genziqa-tiny")
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.trainable_parameters():
+            parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    coop, lora = folder / "coop_Model_state_dict.pth", folder / "pytorch_model.bin"
+    torch.save(official_prompt_learner_state(model), coop)
+    torch.save(official_lora_state(model), lora)
+    return coop, lora

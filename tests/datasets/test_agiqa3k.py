@@ -13,10 +13,10 @@ from genziqa.datasets import DatasetError, load_table
 from .fixtures import check_contract, image
 
 
-def _agiqa3k(root: Path) -> None:
+def _agiqa3k(root: Path, image_dir: str = "file") -> None:
     names = ["midjourney_normal_001.png", "AttnGAN_normal_000.jpg", "sd1.5_lowstep_002.jpg"]
     for n in names:
-        image(root / "file" / n)
+        image(root / image_dir / n)
     pd.DataFrame(
         {
             "name": names,
@@ -51,3 +51,11 @@ def test_agiqa3k_without_mos_quality_is_an_error_even_with_mos_align(tmp_path):
     frame.to_csv(tmp_path / "data.csv", index=False)
     with pytest.raises(DatasetError, match=r"data\.csv: missing column\(s\) \['mos_quality'\]"):
         load_table("agiqa3k", tmp_path)
+
+
+@pytest.mark.parametrize("image_dir", ["AGIQA-3K", "file", "image", "images", "."])
+def test_agiqa3k_finds_its_images_in_every_layout_in_circulation(tmp_path, image_dir):
+    _agiqa3k(tmp_path, image_dir)  # AGIQA-3K/ is the public archive's folder
+    table = load_table("agiqa3k", tmp_path)
+    check_contract(table, "agiqa3k")
+    assert {Path(p).parent for p in table["path"]} == {(tmp_path / image_dir).resolve()}

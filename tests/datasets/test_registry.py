@@ -57,3 +57,8 @@ def test_parse_spec(tmp_path):
 def test_an_empty_folder_is_an_error_naming_what_was_expected(tmp_path, name):
     with pytest.raises(DatasetError, match=r"expected .*" + str(tmp_path)):
         load_table(name, tmp_path)
+
+
+def test_an_unknown_dataset_suggests_the_nearest() -> None:
+    with pytest.raises(DatasetError, match=r"did you mean 'koniq10k'\?.*clive"):
+        datasets.get_adapter("koniq10")

@@ -1,7 +1,8 @@
 """Importing checkpoints of the official research code, on files written in its key layout.
 
 The official code cannot run here (it vendors diffusers 0.17 on torch 1.13), so the files are
-written by these tests exactly as its trainer writes them: ``torch.save`` of the prompt
+written (by ``genziqa.testing``, which the README's demo uses too) exactly as its trainer
+writes them: ``torch.save`` of the prompt
 learner's state dict (``ctx``, ``token_prefix``, ``token_suffix`` from the tokenizer run on
 ``"X X .. X Good Photo."`` padded to 77) and of ``save_attn_procs``' dict, keyed
 ``<processor>.to_{q,k,v,out}_lora.{down,up}.weight`` over attn1 and attn2 of every block, the
@@ -29,48 +30,13 @@ from genziqa.integrations.official import (
     read_official_prompt_learner,
 )
 from genziqa.testing import SD21_BASE_UNET_CONFIG
+from genziqa.testing import official_lora_state as official_lora
+from genziqa.testing import official_prompt_learner_state as official_prompt_learner
 
 from ..conftest import randomize_trained_tensors
 
 # The official processor's attributes and the diffusers modules they adapt.
 OFFICIAL_PROJECTIONS = {"to_q": "to_q", "to_k": "to_k", "to_v": "to_v", "to_out": "to_out.0"}
-
-
-def official_prompt_learner(model: GenzIQA, class_words=("Good Photo", "Bad Photo")) -> dict:
-    """The official PromptLearner's state dict for ``model``'s context, built as it builds it."""
-    tokenizer = model.tokenizer
-    n_ctx = model.prompts.ctx.shape[0]
-    prompts = [" ".join(["X"] * n_ctx) + " " + words + "." for words in class_words]
-    ids = tokenizer(
-        prompts, padding="max_length", max_length=tokenizer.model_max_length, return_tensors="pt"
-    )["input_ids"]
-    embedding = model.text_encoder.get_input_embeddings()(ids).detach()
-    return {
-        "ctx": model.prompts.ctx.detach().clone(),
-        "token_prefix": embedding[:, :1].clone(),
-        "token_suffix": embedding[:, 1 + n_ctx :].clone(),
-    }
-
-
-def official_lora(model: GenzIQA, rank: int = 4) -> dict:
-    """``unet.save_attn_procs()``'s dict for ``model``'s LoRA; attn1 at its frozen init."""
-    parameters = dict(model.named_parameters())
-    generator = torch.Generator().manual_seed(7)
-    state = {}
-    for processor in model.unet.attn_processors:
-        module = processor.removesuffix(".processor")
-        attention = model.unet.get_submodule(module)
-        for name, path in OFFICIAL_PROJECTIONS.items():
-            if module.endswith(".attn2"):
-                down = parameters[f"unet.{module}.{path}.lora_A.genziqa.weight"].detach()
-                up = parameters[f"unet.{module}.{path}.lora_B.genziqa.weight"].detach()
-            else:
-                linear = attention.get_submodule(path)
-                down = torch.randn(rank, linear.in_features, generator=generator) / rank
-                up = torch.zeros(linear.out_features, rank)
-            state[f"{processor}.{name}_lora.down.weight"] = down.clone()
-            state[f"{processor}.{name}_lora.up.weight"] = up.clone()
-    return state
 
 
 def scores(model: GenzIQA, images: torch.Tensor) -> np.ndarray:

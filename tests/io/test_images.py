@@ -19,6 +19,7 @@ from genziqa.io.images import (
     ImageError,
     find_images,
     load_image,
+    search_images,
 )
 
 RED = (220, 30, 40)
@@ -174,6 +175,48 @@ def test_16bit_grayscale_png_is_scaled_not_clipped(tmp_path: Path) -> None:
     assert (result[5:10] == 128).all()
     assert (result[10:15] == 100).all()
     assert (result[15:] == 0).all()
+
+
+def _png16(path: Path, values: np.ndarray) -> Path:
+    """A 16-bit PNG written by hand (Pillow writes 16-bit grey only): grey (H, W), grey+alpha
+    (H, W, 2), RGB (H, W, 3) or RGBA (H, W, 4)."""
+    import zlib
+
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[1 if values.ndim == 2 else values.shape[2]]
+    height, width = values.shape[:2]
+    rows = values.reshape(height, -1).astype(">u2")
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.mark.parametrize(("channels", "mode8"), [(1, "L"), (2, "LA"), (3, "RGB"), (4, "RGBA")])
+def test_16bit_file_and_its_8bit_copy_by_the_high_byte_decode_the_same(
+    tmp_path: Path, channels: int, mode8: str
+) -> None:
+    shape = (24, 20) if channels == 1 else (24, 20, channels)
+    values = np.random.default_rng(channels).integers(0, 65536, shape, dtype=np.uint16)
+    values.flat[:4] = (255, 256, 32896, 65535)  # where v >> 8 and round(v / 257) part
+    if channels in (2, 4):
+        values[..., -1] = 65535  # opaque: the alpha rule is tested on its own
+        values[:4, :, -1] = 0  # and fully transparent rows: white either way
+    sixteen = _png16(tmp_path / "sixteen.png", values)
+    eight = tmp_path / "eight.png"
+    Image.fromarray((values >> 8).astype(np.uint8), mode8).save(eight)
+    with Image.open(sixteen) as check:
+        assert check.mode == ("I;16" if channels == 1 else "RGBA" if channels != 3 else "RGB")
+    np.testing.assert_array_equal(np.asarray(load_image(sixteen)), np.asarray(load_image(eight)))
 
 
 def test_32bit_integer_grayscale_is_read_as_16bit(tmp_path: Path) -> None:
@@ -497,3 +540,54 @@ def test_decode_image_from_bytes_equals_the_file(tmp_path: Path) -> None:
     with pytest.raises(ImageError) as in_memory:
         decode_image(text.read_bytes(), "notes.jpg")
     assert in_memory.value.reason == from_file.value.reason
+
+
+def test_a_link_that_leads_nowhere_is_kept_and_fails_with_a_clear_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "links"
+    folder.mkdir()
+    Image.new("RGB", (20, 20), RED).save(folder / "real.png")
+    (folder / "dangling.jpg").symlink_to(folder / "gone.jpg")
+    (folder / "loop.jpg").symlink_to(folder / "loop2.jpg")
+    (folder / "loop2.jpg").symlink_to(folder / "loop.jpg")
+    names = ["dangling.jpg", "loop.jpg", "loop2.jpg", "real.png"]
+    named = find_images([folder / n for n in names])  # as the shell expands dir/*
+    assert [p.name for p in named] == names
+    assert [p.name for p in find_images([folder])] == names  # a folder walk: none vanishes
+    assert [p.name for p in find_images([str(folder / "*.jpg")])] == names[:3]  # a glob
+    assert "dangling symbolic link" in _error_for(folder / "dangling.jpg").reason
+    assert "gone.jpg" in _error_for(folder / "dangling.jpg").reason
+    assert "symbolic link loop" in _error_for(folder / "loop.jpg").reason
+
+
+def test_glob_ignores_the_case_of_the_file_name(tree: Path) -> None:
+    (tree / "sub" / "c.JPG").write_bytes(b"x")
+    (tree / "sub" / "e.Jpeg").write_bytes(b"x")
+    pattern = str(tree / "**" / "*.jpg")
+    assert _names(find_images([pattern], recursive=True), tree) == ["a.jpg", "sub/c.JPG"]
+    assert _names(find_images([str(tree / "*" / "C.jpg")]), tree) == ["sub/c.JPG"]
+    assert _names(find_images([str(tree / "[AB].*")]), tree) == ["a.jpg", "b.PNG"]
+    assert _names(find_images([str(tree / "*.jp*g")], recursive=True), tree) == ["a.jpg"]
+    with pytest.raises(FileNotFoundError, match="matched nothing"):
+        find_images([str(tree / "SUB" / "*")])  # folder parts match as the file system does
+
+
+def test_search_counts_the_images_left_in_subfolders(tree: Path) -> None:
+    (tree / "sub" / "deeper").mkdir()
+    (tree / "sub" / "deeper" / "f.jpg").write_bytes(b"x")
+    (tree / "sub" / "notes.txt").write_bytes(b"x")
+    flat = search_images([tree])
+    assert _names(flat.files, tree) == ["a.jpg", "b.PNG"]
+    assert flat.left_in_subfolders == 2  # sub/c.webp, sub/deeper/f.jpg (not .cache/, .txt)
+    deep = search_images([tree], recursive=True)
+    assert deep.left_in_subfolders == 0 and len(deep.files) == 4
+    only_sub = search_images([tree / "sub"])
+    assert _names(only_sub.files, tree) == ["sub/c.webp"] and only_sub.left_in_subfolders == 1
+
+
+def test_listed_paths_are_taken_literally(tree: Path) -> None:
+    odd = tree / "odd [1] *.jpg"
+    odd.write_bytes(b"x")
+    found = search_images([], listed=[str(odd), str(tree / "gone.jpg"), str(tree / "sub")])
+    assert _names(found.files, tree) == ["gone.jpg", "odd [1] *.jpg", "sub/c.webp"]
+    with pytest.raises(TypeError, match="listed"):
+        search_images([], listed=str(odd))  # type: ignore[arg-type]

@@ -16,7 +16,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from genziqa.io import tables as outputs
-from genziqa.io.tables import COLUMNS, SCHEMA, ScoreWriter, format_for, read_scores
+from genziqa.io.tables import (
+    COLUMNS,
+    DETAIL_COLUMNS,
+    SCHEMA,
+    OutputInUseError,
+    OutputWriteError,
+    RecordMismatchError,
+    ScoreWriter,
+    format_for,
+    read_record,
+    read_scores,
+    record_differences,
+)
 
 SUFFIXES = (".csv", ".jsonl", ".parquet")
 
@@ -314,6 +326,7 @@ def test_sigkill_mid_run_leaves_a_resumable_table(tmp_path: Path, suffix: str) -
             child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
+    assert path.with_name(path.name + ".lock").exists()  # left behind, but no longer locked
     with ScoreWriter(path) as writer:
         done = writer.done
     frame = read_scores(path)
@@ -490,3 +503,317 @@ def test_tables_without_the_media_column_read_and_resume(tmp_path: Path, suffix:
     assert frame["score"].tolist()[0] == 0.25 and frame["error"].tolist()[1] == "bad"
     if suffix == ".csv":  # rewritten with the column before appending
         assert path.read_text().splitlines()[0] == "path,score,status,error,media"
+
+
+# --------------------------------------------------------------------------------------------
+# A failed row's score: one representation
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_failed_score_is_missing_in_every_format(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    rows = _rows(0, 3, error_every=2)  # rows 0 and 2 failed
+    with ScoreWriter(path) as writer:
+        writer.write(rows)
+    if suffix == ".csv":
+        assert path.read_text().splitlines()[1] == '/img/00000.jpg,,error,"bad, 0",image'
+    elif suffix == ".jsonl":
+        assert json.loads(path.read_text().splitlines()[0])["score"] is None
+    else:
+        assert pq.read_table(path).column("score").null_count == 2
+    frame = _pandas_read(path)
+    assert frame["score"].isna().tolist() == [True, False, True]
+    assert read_scores(path)["score"].isna().tolist() == [True, False, True]
+
+
+def test_a_csv_written_with_nan_scores_still_reads_and_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    path.write_text("path,score,status,error\n/img/0.jpg,nan,error,bad\n/img/1.jpg,0.5,ok,\n")
+    with ScoreWriter(path) as writer:
+        assert writer.done == {"/img/0.jpg", "/img/1.jpg"} and writer.failed == {"/img/0.jpg"}
+        writer.write(_rows(2, 3, error_every=1))
+    assert read_scores(path)["score"].isna().tolist() == [True, False, True]
+
+
+# --------------------------------------------------------------------------------------------
+# One writer per output
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_second_writer_of_the_same_output_is_refused(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    lock = path.with_name(path.name + ".lock")
+    with ScoreWriter(path) as writer:
+        writer.write(_rows(0, 2))
+        assert lock.exists()
+        with pytest.raises(
+            OutputInUseError, match=f"another genziqa process .process {os.getpid()}"
+        ):
+            ScoreWriter(path)
+        with pytest.raises(OutputInUseError):
+            ScoreWriter(path, overwrite=True)  # not even to delete it
+        writer.write(_rows(2, 3))
+    assert not lock.exists()
+    with ScoreWriter(path) as writer:  # free again once closed
+        assert len(writer.done) == 3
+    _assert_same(read_scores(path), _rows(0, 3))
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_an_unwritable_folder_fails_when_the_writer_opens(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):  # root writes anyway: make creating files refuse
+            import builtins
+
+            real_os_open, real_open = os.open, builtins.open
+
+            def refuse(path: object) -> None:
+                if isinstance(path, (str, os.PathLike)) and Path(path).parent == folder:
+                    raise PermissionError(13, "Permission denied", str(path))
+
+            def os_open(path, *args, **kwargs):
+                refuse(path)
+                return real_os_open(path, *args, **kwargs)
+
+            def open_(path, mode="r", *args, **kwargs):
+                if any(c in mode for c in "wax+"):
+                    refuse(path)
+                return real_open(path, mode, *args, **kwargs)
+
+            monkeypatch.setattr(os, "open", os_open)
+            monkeypatch.setattr(builtins, "open", open_)
+        with pytest.raises(PermissionError, match="cannot write beside the output"):
+            ScoreWriter(folder / f"scores{suffix}")
+    finally:
+        folder.chmod(0o755)
+
+
+# --------------------------------------------------------------------------------------------
+# A write that fails (a full disk)
+# --------------------------------------------------------------------------------------------
+
+
+class _FillingDisk:
+    """A file handle that writes ``room`` more bytes, then fails as a full disk does."""
+
+    def __init__(self, handle, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data) -> int:
+        if self.room <= 0:
+            raise OSError(28, "No space left on device")
+        written = self.handle.write(bytes(data[: self.room]))
+        self.room -= written
+        return written
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_full_disk_keeps_earlier_batches_and_the_same_writer_resumes(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"scores{suffix}"
+    writer = ScoreWriter(path)
+    writer.write(_rows(0, 3))
+    writer._handle = _FillingDisk(writer._handle, room=30)  # half of the next batch fits
+    with pytest.raises(OutputWriteError) as info:
+        writer.write(_rows(3, 6, error_every=4))
+    assert info.value.errno == 28 and path.name in str(info.value)
+    with pytest.raises(ValueError, match="failed"):
+        writer.write(_rows(6, 7))  # no more rows after a failed write
+    writer.close()
+    assert not path.with_name(path.name + ".lock").exists()
+    _assert_same(read_scores(path), _rows(0, 3))  # nothing of the failed batch is left
+    with ScoreWriter(path) as again:
+        assert again.done == {r["path"] for r in _rows(0, 3)}
+        again.write(_rows(3, 6, error_every=4))
+    _assert_same(read_scores(path), _rows(0, 3) + _rows(3, 6, error_every=4))
+    _assert_same(_pandas_read(path), _rows(0, 3) + _rows(3, 6, error_every=4))
+
+
+# --------------------------------------------------------------------------------------------
+# The record of what wrote the rows
+# --------------------------------------------------------------------------------------------
+
+IDENTITY = {"config": {"scoring": {"timesteps": [9, 59]}, "seed": 0}, "weights": None}
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_resume_with_another_identity_is_refused_before_anything_changes(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"scores{suffix}"
+    with ScoreWriter(path, identity=IDENTITY, about={"model": "tiny"}) as writer:
+        assert not writer.unrecorded
+        writer.write(_rows(0, 3, error_every=2))
+    record = read_record(path)
+    assert record["identity"] == IDENTITY and record["about"]["model"] == "tiny"
+    before = path.read_bytes()
+    other = {"config": {"scoring": {"timesteps": [9]}, "seed": 0}, "weights": "abc"}
+    for options in ({}, {"retry_errors": True}):
+        with pytest.raises(RecordMismatchError) as info:
+            ScoreWriter(path, identity=other, **options)
+        assert info.value.differences == [
+            "config.scoring.timesteps: [9, 59] there, [9] now",
+            'weights: null there, "abc" now',
+        ]
+    assert path.read_bytes() == before and not path.with_name(path.name + ".lock").exists()
+    with ScoreWriter(path, identity=IDENTITY) as writer:  # the same identity resumes
+        assert len(writer.done) == 3
+    with ScoreWriter(path, identity=other, overwrite=True) as writer:
+        writer.write(_rows(0, 1))
+    assert read_record(path)["identity"] == other
+
+
+def test_keys_learnt_later_are_checked_by_identify_and_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    with ScoreWriter(path, identity={**IDENTITY, "dtype": "float32"}) as writer:
+        writer.write(_rows(0, 2))
+    with ScoreWriter(path, identity=IDENTITY) as writer:  # dtype not known yet: not compared
+        with pytest.raises(RecordMismatchError, match='dtype: "float32" there, "bfloat16" now'):
+            writer.identify({**IDENTITY, "dtype": "bfloat16"})
+        writer.identify({**IDENTITY, "dtype": "float32"})
+        writer.write(_rows(2, 3))
+    assert read_record(path)["identity"]["dtype"] == "float32"
+
+
+def test_the_record_is_written_before_the_first_row(tmp_path: Path) -> None:
+    path = tmp_path / "scores.jsonl"
+    writer = ScoreWriter(path, identity=IDENTITY)
+    assert read_record(path) is None  # opened, nothing written yet
+    writer.write(_rows(0, 1))
+    assert read_record(path)["identity"] == IDENTITY  # before close: a kill keeps it
+    writer.close()
+
+
+def test_a_table_without_a_record_is_resumed_and_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    with ScoreWriter(path) as writer:  # an older genziqa, or a record deleted
+        writer.write(_rows(0, 2))
+    with ScoreWriter(path, identity=IDENTITY) as writer:
+        assert writer.unrecorded
+        writer.write(_rows(2, 3))
+    assert read_record(path)["identity"] == IDENTITY
+
+
+def test_a_record_without_rows_says_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    with ScoreWriter(path, identity=IDENTITY):
+        pass  # an empty table, recorded
+    assert read_record(path)["identity"] == IDENTITY
+    other = {**IDENTITY, "weights": "abc"}
+    with ScoreWriter(path, identity=other) as writer:  # no rows: nothing to mix with
+        writer.write(_rows(0, 1))
+    assert read_record(path)["identity"] == other
+
+
+def test_a_broken_record_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    with ScoreWriter(path, identity=IDENTITY) as writer:
+        writer.write(_rows(0, 1))
+    path.with_name("scores.csv.genziqa.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a genziqa record"):
+        ScoreWriter(path, identity=IDENTITY)
+
+
+def test_record_differences_walks_sections() -> None:
+    stored = {"config": {"a": 1, "b": {"c": [1, 2]}, "gone": 1}, "dtype": "float32"}
+    new = {"config": {"a": 1, "b": {"c": (1, 3)}}, "details": True}
+    assert record_differences(stored, new) == [
+        "config.b.c: [1, 2] there, [1, 3] now",
+        "config.gone: 1 there, absent now",
+        "details: not recorded there, true now",
+    ]
+    assert record_differences(stored, {"config": {"a": 1, "b": {"c": (1, 2)}, "gone": 1}}) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Detail columns
+# --------------------------------------------------------------------------------------------
+
+
+def _detail_rows(start: int, stop: int) -> list[dict]:
+    rows = []
+    for row in _rows(start, stop, error_every=3):
+        ok = row["status"] == "ok"
+        base = row["path"].__hash__() % 100 / 7 + 0.1
+        rows.append(
+            {
+                **row,
+                "layer_scores": [[base, base + 1.5], [base / 3, -base]] if ok else None,
+                "attention_scores": [[base - 1, 0.1 + 0.2], [1e-300, 2.0]] if ok else None,
+                "contrast": [base * 2, base / 9] if ok else None,
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_details_are_written_and_read_back_exactly(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"scores{suffix}"
+    rows = _detail_rows(0, 4) + _detail_rows(4, 7)
+    with ScoreWriter(path, details=True) as writer:
+        writer.write(rows[:4])
+    with ScoreWriter(path, details=True) as writer:  # resumed
+        writer.write(rows[4:])
+    frame = read_scores(path)
+    assert list(frame.columns) == [*COLUMNS, *DETAIL_COLUMNS]
+    for name in DETAIL_COLUMNS:
+        assert frame[name].tolist() == [row[name] for row in rows]
+    pandas = _pandas_read(path)
+    if suffix == ".csv":  # a JSON array in one field
+        cell = pandas["layer_scores"].iloc[1]
+        assert json.loads(cell) == rows[1]["layer_scores"]
+    else:
+        assert [list(map(list, v)) for v in pandas["layer_scores"].iloc[1:3]] == [
+            rows[1]["layer_scores"],
+            rows[2]["layer_scores"],
+        ]
+    assert pandas["score"].isna().tolist() == [r["status"] == "error" for r in rows]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_table_never_mixes_rows_with_and_without_details(tmp_path: Path, suffix: str) -> None:
+    plain, detailed = tmp_path / f"plain{suffix}", tmp_path / f"detailed{suffix}"
+    with ScoreWriter(plain) as writer:
+        writer.write(_rows(0, 2))
+    with ScoreWriter(detailed, details=True) as writer:
+        writer.write(_detail_rows(0, 2))
+    with pytest.raises(ValueError, match="holds rows without the detail columns"):
+        ScoreWriter(plain, details=True)
+    with pytest.raises(ValueError, match="holds rows with the detail columns"):
+        ScoreWriter(detailed)
+    with (
+        ScoreWriter(detailed, details=True) as writer,
+        pytest.raises(ValueError, match="exactly the keys"),
+    ):
+        writer.write(_rows(5, 6))  # a row without details
+
+
+def test_an_empty_csv_of_the_other_kind_gets_the_right_header(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    ScoreWriter(path).close()
+    with ScoreWriter(path, details=True) as writer:
+        writer.write(_detail_rows(1, 2))
+    assert path.read_text().splitlines()[0] == ",".join([*COLUMNS, *DETAIL_COLUMNS])
+    assert read_scores(path)["contrast"].tolist() == [_detail_rows(1, 2)[0]["contrast"]]
+
+
+def test_detail_values_are_checked(tmp_path: Path) -> None:
+    row = _detail_rows(1, 2)[0]
+    with ScoreWriter(tmp_path / "scores.jsonl", details=True) as writer:
+        with pytest.raises(ValueError, match="nested 2 deep"):
+            writer.write([{**row, "layer_scores": [1.0, 2.0]}])
+        with pytest.raises(ValueError, match="needs contrast None"):
+            writer.write([{**_detail_rows(0, 1)[0], "contrast": [1.0]}])
+        writer.write([{**row, "contrast": [math.inf, 1.0]}])  # non-finite -> null
+    assert read_scores(tmp_path / "scores.jsonl")["contrast"].tolist() == [[None, 1.0]]

@@ -84,3 +84,83 @@ def test_motion_sources_follow_the_flags(tmp_path, monkeypatch) -> None:
     assert isinstance(source, PrecomputedMotion)
     frame_mean = load_video_for_scoring(ScoringOptions("genziqa-tiny"))
     assert motion_source(ScoringOptions("genziqa-tiny"), frame_mean) is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ScoringOptions("genziqa-tiny"),
+        ScoringOptions("genziqa-tiny", preset="faster", timesteps=3),
+        ScoringOptions("genziqa-tiny", preset="fastest", dtype="fp32"),
+        ScoringOptions("genziqa-tiny", resolution=32, backbone="genziqa-tiny-sd"),
+    ],
+)
+def test_the_identity_holds_the_config_the_loaded_model_scores_with(options) -> None:
+    from genziqa.jobs.runtime import dtype_name, scoring_identity
+
+    identity, about = scoring_identity(options)
+    model = load_for_scoring(options)
+    assert identity["config"] == model.config.to_dict()
+    assert identity["weights_sha256"] is None and identity["details"] is False
+    assert identity.get("dtype", dtype_name(model.dtype)) == dtype_name(model.dtype)
+    assert about == {"model": "genziqa-tiny", "preset": options.preset}
+
+
+def test_the_identity_changes_with_the_settings_the_weights_and_details(tmp_path) -> None:
+    from genziqa import GenzIQA
+    from genziqa.jobs.runtime import scoring_identity
+
+    def identity(**kwargs):
+        return scoring_identity(ScoringOptions(**kwargs))[0]
+
+    base = identity(model="genziqa-tiny")
+    assert identity(model="genziqa-tiny") == base
+    assert identity(model="genziqa-tiny", preset="fast") != base
+    assert identity(model="genziqa-tiny", timesteps=2) != base
+    assert identity(model="genziqa-tiny", dtype="bf16")["dtype"] == "bfloat16"
+    assert scoring_identity(ScoringOptions("genziqa-tiny"), details=True)[0]["details"] is True
+    zero = identity(model="zero-shot", preset="faster")  # resolution unknown without loading
+    assert zero["config"]["preprocess"]["resolution"] == "native x 0.75"
+    assert (
+        zero["config"]["backbone"]["source"]
+        == identity(model="zero-shot", backbone="sd21-base")["config"]["backbone"]["source"]
+    )  # an alias names the same backbone
+    folder = GenzIQA.from_pretrained("genziqa-tiny").save_pretrained(tmp_path / "mine")
+    saved = identity(model=str(folder))
+    assert saved["config"] == base["config"] and len(saved["weights_sha256"]) == 64
+    other = tmp_path / "other"
+    model = GenzIQA.from_pretrained(str(folder))
+    with torch.no_grad():
+        model.prompts.ctx.add_(0.01)
+    model.save_pretrained(other)
+    assert identity(model=str(other))["weights_sha256"] != saved["weights_sha256"]
+    (other / "genziqa_weights.safetensors").unlink()
+    with pytest.raises(ScoringSetupError, match="missing genziqa_weights"):
+        identity(model=str(other))
+
+
+def test_the_identity_needs_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from genziqa.jobs.runtime import ScoringOptions, scoring_identity; "
+        "scoring_identity(ScoringOptions('genziqa-tiny', preset='fast')); "
+        "print(sorted({'torch', 'diffusers', 'transformers'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (ScoringOptions("anything", timesteps=200), "cannot fit 200 timesteps"),
+        (ScoringOptions("anything", resolution=12), "multiple of 8"),
+        (ScoringOptions("anything", preset="fastes"), "did you mean 'fastest'"),
+    ],
+)
+def test_bad_settings_are_found_before_any_model_loads(options, message) -> None:
+    with pytest.raises(ScoringSetupError, match=message):
+        check_options(options)  # "anything" is no model: nothing was loaded

@@ -25,15 +25,36 @@ from .options import (
 
 
 def evaluate(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model folder, hub repo or name.")],
-    data: Annotated[list[str], typer.Option(help="Database as NAME=ROOT (repeatable).")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", metavar="MODEL", help="Model folder, hub repo or built-in name."
+        ),
+    ],
+    data: Annotated[
+        list[str],
+        typer.Option(
+            metavar="NAME=ROOT[,KEY=VALUE]",
+            help="Database to evaluate on, with adapter options (repeatable; see datasets).",
+        ),
+    ],
     out: OutputFolder = None,
-    split: Annotated[str, typer.Option(help="all (cross-database) or test.")] = "all",
+    split: Annotated[
+        str,
+        typer.Option(
+            metavar="SPLIT",
+            help="all (every image: cross-database) or test (the held-out split).",
+        ),
+    ] = "all",
     split_seed: Annotated[
-        int, typer.Option(help="Seed of the held-out split (--split test): the training one.")
+        int,
+        typer.Option(
+            metavar="N", help="Seed of the held-out split (--split test): the training one."
+        ),
     ] = 0,
     overwrite: Annotated[
-        bool, typer.Option(help="Score again, dropping the predictions already in --out.")
+        bool,
+        typer.Option("--overwrite", help="Score again, dropping the predictions already in --out."),
     ] = False,
     backbone: Backbone = None,
     batch_size: BatchSize = 8,

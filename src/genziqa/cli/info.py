@@ -12,18 +12,25 @@ from .options import UsageProblem
 
 def info(
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model to describe (default: zero-shot).")
+        str | None,
+        typer.Option(
+            "--model", "-m", metavar="MODEL", help="Model to describe (default: zero-shot)."
+        ),
     ] = None,
-    backbone: Annotated[str | None, typer.Option(help="Backbone to check.")] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(metavar="SOURCE", help="Backbone to check instead of the model's own."),
+    ] = None,
 ) -> int:
-    """Versions, device, the model's settings and whether its backbone is available offline."""
+    """Versions, device, the model's settings, whether its backbone is available offline, and
+    a model folder's card."""
     import json
     import platform
 
     import torch
 
     from ..backbone import backbone_availability, hub_cache_dir, offline_mode
-    from ..pretrained import ModelNotFoundError, load_config
+    from ..pretrained import CARD_NAME, ModelNotFoundError, load_config, model_card
     from ..provenance import package_versions
 
     out = Console(highlight=False, soft_wrap=True)
@@ -45,7 +52,7 @@ def info(
 
     name = model or "zero-shot"
     try:  # from the cache only: info never downloads
-        config, _ = load_config(name, backbone=backbone, local_files_only=True)
+        config, folder = load_config(name, backbone=backbone, local_files_only=True)
     except (ModelNotFoundError, ValueError) as error:
         raise UsageProblem(str(error)) from None
     out.print(
@@ -57,4 +64,9 @@ def info(
     out.print(f"  hub cache     {hub_cache_dir()}")
     out.print(f"  offline mode  {'on (HF_HUB_OFFLINE)' if offline_mode() else 'off'}")
     out.print(f"  availability  {backbone_availability(config.backbone)}")
+    if folder is not None:  # a model folder: its Hugging Face model card (made if it has none)
+        card = folder / CARD_NAME
+        text = card.read_text() if card.is_file() else model_card(folder)
+        out.print(f"[bold]model card[/bold] {card if card.is_file() else '(generated)'}")
+        out.print(text, markup=False)
     return 0

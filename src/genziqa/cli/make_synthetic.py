@@ -12,10 +12,16 @@ from .options import UsageProblem
 
 
 def make_synthetic(
-    root: Annotated[Path, typer.Argument(help="Folder to write the benchmark into.")],
-    size: Annotated[int, typer.Option(min=32, help="Image side in pixels.")] = 256,
-    seed: Annotated[int, typer.Option(help="Seed of the noise and of the content split.")] = 0,
-    test_fraction: Annotated[float, typer.Option(help="Share of contents held out.")] = 0.3,
+    root: Annotated[
+        Path, typer.Argument(metavar="ROOT", help="Folder to write the benchmark into.")
+    ],
+    size: Annotated[int, typer.Option(min=32, metavar="PIXELS", help="Image side.")] = 256,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed of the noise and of the content split.")
+    ] = 0,
+    test_fraction: Annotated[
+        float, typer.Option(metavar="SHARE", help="Share of contents held out for testing.")
+    ] = 0.3,
 ) -> int:
     """Build the synthetic benchmark (graded blur, noise, JPEG, contrast, exposure) offline."""
     from ..datasets.synthetic import make_benchmark

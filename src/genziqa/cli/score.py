@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +24,7 @@ from .options import (
     Offline,
     Quiet,
     SlowFast,
+    StrictBackbone,
     Timesteps,
     UsageProblem,
     Workers,
@@ -28,22 +32,37 @@ from .options import (
     load_video_model,
 )
 
+if TYPE_CHECKING:
+    from ..io.tables import OutputWriteError, ScoreWriter
+    from ..jobs.runtime import ScoringOptions
+
 
 def score(
     paths: Annotated[
         list[str],
-        typer.Argument(metavar="PATH", help="Image or video files, folders or glob patterns."),
+        typer.Argument(
+            metavar="PATH",
+            help="Image or video files, folders or glob patterns; - reads paths from standard "
+            "input, one per line (find ... | genziqa score - -o scores.csv).",
+        ),
     ],
     model: Model = None,
     backbone: Backbone = None,
     backbone_config: Annotated[
         str | None,
-        typer.Option(help="Component configs (folder or hub id) for a single-file backbone."),
+        typer.Option(
+            metavar="SOURCE",
+            help="Component configs (folder, hub id or alias) for a single-file backbone.",
+        ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Write rows to .csv, .jsonl or .parquet (resumes if present)."
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write rows to .csv, .jsonl or .parquet (resumes if present; locked while "
+            "written).",
         ),
     ] = None,
     batch_size: BatchSize = 8,
@@ -51,26 +70,52 @@ def score(
     dtype: Dtype = "auto",
     timesteps: Timesteps = None,
     resolution: Annotated[
-        int | None, typer.Option(min=8, help="Square input size (default: the model's).")
+        int | None,
+        typer.Option(
+            min=8,
+            metavar="PIXELS",
+            help="Square input size (default: the model's). Changes the score scale.",
+        ),
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x)."),
+        typer.Option(
+            metavar="NAME",
+            help="Speed preset: reference, fast (1.9x), faster (5-7x), fastest (~20x). Presets "
+            "change the score scale: compare only scores made with the same preset.",
+        ),
     ] = None,
     compile: Annotated[
-        bool, typer.Option(help="torch.compile the U-Net (minutes once; for GPUs).")
+        bool,
+        typer.Option("--compile", help="torch.compile the U-Net (minutes once; for GPUs)."),
     ] = False,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
-        False
-    ),
-    overwrite: Annotated[bool, typer.Option(help="Start the output afresh.")] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Descend into folders.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the output afresh.")
+    ] = False,
     retry_errors: Annotated[
-        bool, typer.Option(help="Score again the files that have error rows in the output.")
+        bool,
+        typer.Option(
+            "--retry-errors", help="Score again the files that have error rows in the output."
+        ),
+    ] = False,
+    details: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the per-timestep and per-layer scores (layer_scores, "
+            "attention_scores, contrast): list columns in Parquet, JSON arrays in CSV/JSONL."
+        ),
     ] = False,
     workers: Workers = None,
     max_pixels: Annotated[
         int,
-        typer.Option(help="Refuse larger images as decompression bombs (0: no limit)."),
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Refuse larger images as decompression bombs (0: no limit).",
+        ),
     ] = DEFAULT_MAX_PIXELS,
     shard: Annotated[
         str | None,
@@ -84,6 +129,7 @@ def score(
     slowfast: SlowFast = None,
     motion_features: MotionFeatures = None,
     offline: Offline = False,
+    strict_backbone: StrictBackbone = False,
     quiet: Quiet = False,
     engine: Annotated[
         str,
@@ -106,19 +152,22 @@ def score(
 ) -> int:
     """Score images and videos. A few: a table on the terminal. Many: use --output.
 
-    Rows hold path, score, status (ok/error), the error message and media (image/video). They
-    are written as each batch finishes, so an interrupted run loses at most one batch, and
-    running the same command again skips what the output already holds. Videos are scored by
-    a GenzVQA --model (which needs SlowFast weights or --motion-features), or, with an image
-    model, as the mean of its scores over the sampled frames.
+    Rows hold path, score, status (ok/error), the error message and media (image/video); a
+    failed file's score is empty (null in JSONL and Parquet). They are written as each batch
+    finishes, so an interrupted run loses at most one batch, and running the same command
+    again skips what the output already holds. The output records the model and settings
+    that wrote it (<output>.genziqa.json) and refuses a resume with others. Videos are scored
+    by a GenzVQA --model (which needs SlowFast weights or --motion-features), or, with an
+    image model, as the mean of its scores over the sampled frames.
     """
-    from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options
-    from ..jobs.score_files import score_files
-    from . import EXIT_OK, EXIT_SOME_FAILED
+    from ..io.tables import OutputWriteError
+    from ..jobs.runtime import ScoringOptions
+    from . import EXIT_OK, EXIT_SOME_FAILED, EXIT_WRITE_FAILED
 
     options = ScoringOptions(
         model, backbone, backbone_config, device, dtype, timesteps, resolution, preset, compile,
-        offline, frames=frames, slowfast=slowfast, motion_features=motion_features,
+        offline, strict_backbone=strict_backbone, frames=frames, slowfast=slowfast,
+        motion_features=motion_features,
     )  # fmt: skip
     if (engine, ray_address, gpus_per_actor, actors) != ("local", None, None, None):
         ray = {"engine": engine, "ray_address": ray_address, "actors": actors, "shard": shard,
@@ -129,23 +178,46 @@ def score(
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
     if (overwrite or retry_errors) and output is None:
         raise UsageProblem("--overwrite and --retry-errors act on an --output file; none given")
-    try:
-        check_options(options)  # preset, device, dtype: before anything is read or loaded
-    except ScoringSetupError as error:
-        raise UsageProblem(str(error)) from None
+    _check_preset(preset)
     shard_part = _parse_shard(shard)
     if output is not None:
         _check_output_format(output)
+    # A new output (or none) certainly has work: check the device and dtype before anything
+    # is written. A resume checks them only when something is left to score, so that one
+    # with nothing left answers without importing torch.
+    resolved_dtype = None
+    if output is None or not _has_table(output, overwrite):
+        resolved_dtype = _check_device(options)
     files = _input_files(paths, recursive, shard_part, quiet)
-    writer = _open_writer(output, overwrite, retry_errors, {str(p) for p in files})
+    writer = _open_writer(
+        output, overwrite, retry_errors, {str(p) for p in files}, options, details, resolved_dtype
+    )
+    rows_for_table: list[dict] = []
+    summary = video_model = None
+    write_error: OutputWriteError | None = None
     try:
         todo = [p for p in files if writer is None or str(p) not in writer.done]
-        if writer is not None and len(todo) < len(files) and not quiet:
-            err.print(f"Resuming: {len(files) - len(todo)} of {len(files)} already in {output}.")
-        rows_for_table: list[dict] = []
-        summary = video_model = None
+        if writer is not None and not quiet:
+            if writer.unrecorded:
+                err.print(
+                    f"Note: {output} has no record of the model and settings that wrote it "
+                    "(an older genziqa, or moved without its .genziqa.json); resuming it with "
+                    "this run's."
+                )
+            if len(todo) < len(files):
+                done = len(files) - len(todo)
+                err.print(f"Resuming: {done} of {len(files)} already in {output}.")
         if todo:
+            if writer is not None and resolved_dtype is None:
+                _identify_dtype(writer, options, output)
+            from ..jobs.score_files import score_files
+
             images, videos = _split_media(todo)
+            if videos and details:
+                raise UsageProblem(
+                    "--details writes the per-layer scores of images; it takes no videos "
+                    f"({len(videos)} given): score them in a run without --details"
+                )
             motion = None
             if videos:  # one model for both: the video model's image model scores images
                 video_model, motion = load_video_model(options, quiet)
@@ -161,16 +233,26 @@ def score(
                     "max_pixels": max_pixels or None,
                     "on_progress": advance,
                 }
-                summary = score_files(scorer, images, write, **settings) if images else None
+                if images:
+                    summary = score_files(scorer, images, write, **settings, details=details)
                 if video_model is not None:
                     summary = _score_videos(video_model, motion, videos, write, summary, settings)
             elapsed = time.perf_counter() - started
+    except OutputWriteError as error:
+        write_error = error
     finally:
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except OutputWriteError as error:
+                write_error = write_error or error
+    if write_error is not None:
+        assert writer is not None
+        _report_write_error(write_error, writer)
+        return EXIT_WRITE_FAILED
 
     if writer is None:
-        print_rows(rows_for_table)
+        print_rows(rows_for_table, details=details)
     wanted = {str(p) for p in files}
     failed = (summary.failed if summary else 0) + len(writer.failed & wanted if writer else ())
     if summary is not None and not quiet:
@@ -209,6 +291,67 @@ def _report(summary, elapsed: float, output: Path | None, noun: str = "images") 
     )
 
 
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "free some space"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space or raise the quota"),
+    errno.EFBIG: (
+        "the file reached the largest size allowed",
+        "lift the file size limit (ulimit -f) or write to another file system",
+    ),
+}
+
+
+def _report_write_error(error: OutputWriteError, writer: ScoreWriter) -> None:
+    what, fix = _WRITE_PROBLEMS.get(error.errno or 0, ("writing failed", "fix the problem"))
+    where = error.filename or writer.path
+    err.print(
+        f"error: {what} ({error.strerror}) writing {where}: the {writer.rows_written} rows "
+        f"written by this run (and all before it) are kept; {fix}, then run the same command "
+        "again to resume.",
+        markup=False,
+    )
+
+
+def _check_preset(preset: str | None) -> None:
+    from ..jobs.presets import check_preset
+
+    if preset is not None:
+        try:
+            check_preset(preset)
+        except ValueError as error:
+            raise UsageProblem(str(error)) from None
+
+
+def _check_device(options: ScoringOptions) -> str:
+    """The dtype's name after checking the device and dtype (imports torch)."""
+    from ..jobs.runtime import ScoringSetupError, check_options, dtype_name
+
+    try:
+        return dtype_name(check_options(options)[1])
+    except ScoringSetupError as error:
+        raise UsageProblem(str(error)) from None
+
+
+def _identify_dtype(writer: ScoreWriter, options: ScoringOptions, output: Path | None) -> None:
+    """A resume that has work: the dtype, now resolved, must be the one the output records."""
+    from ..io.tables import RecordMismatchError
+
+    name = _check_device(options)
+    try:
+        writer.identify({**writer.identity, "dtype": name})
+    except RecordMismatchError as error:
+        raise UsageProblem(_mismatch_message(output, error)) from None
+
+
+def _mismatch_message(output: Path | None, error) -> str:
+    return (
+        f"{output} holds scores from another model or other settings "
+        f"({'; '.join(error.differences)}); scores from different models, presets or "
+        "timesteps are not comparable: pass --overwrite to start it afresh, or write to "
+        "another --output"
+    )
+
+
 def _parse_shard(shard: str | None) -> tuple[int, int]:
     from ..jobs.shard import parse_shard
 
@@ -227,38 +370,98 @@ def _check_output_format(output: Path) -> None:
         raise UsageProblem(str(error)) from None
 
 
+def _has_table(output: Path, overwrite: bool) -> bool:
+    from ..io.tables import table_exists
+
+    return not overwrite and table_exists(output)
+
+
+def _stdin_paths() -> list[str]:
+    """The paths piped on standard input, one per line; blank lines are skipped."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        data = os.fsencode(data)
+    lines = data.split(b"\n")
+    return [os.fsdecode(line.rstrip(b"\r")) for line in lines if line.strip()]
+
+
 def _input_files(
     paths: list[str], recursive: bool, shard: tuple[int, int], quiet: bool
 ) -> list[Path]:
-    """The image and video files named by ``paths`` (files, folders, globs), this shard's
-    part of them."""
-    from ..io.images import find_images
-    from ..jobs.score_videos import MEDIA_EXTENSIONS
+    """The image and video files named by ``paths`` (files, folders, globs, ``-`` for a list
+    on standard input), this shard's part of them."""
+    from ..io.images import IMAGE_EXTENSIONS, search_images
+    from ..io.video import VIDEO_EXTENSIONS
     from ..jobs.shard import select_shard
 
     shard_index, shard_count = shard
+    listed = _stdin_paths() if "-" in paths else []
+    named = [p for p in paths if p != "-"]
     try:
-        files = find_images(paths, recursive=recursive, extensions=MEDIA_EXTENSIONS)
+        found = search_images(
+            named,
+            recursive=recursive,
+            listed=listed,
+            extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS,
+        )
     except FileNotFoundError as error:
         raise UsageProblem(str(error)) from None
+    files, left_out = found.files, found.left_in_subfolders
+    hint = (
+        f"{left_out} file(s) in subfolders were left out: --recursive (-r) takes them"
+        if left_out
+        else ""
+    )
     if not files:
-        raise UsageProblem(f"no image or video files found in {' '.join(paths)}")
+        where = " ".join(named + (["(standard input)"] if "-" in paths else []))
+        raise UsageProblem(
+            f"no image or video files found in {where}" + (f"; {hint}" if hint else "")
+        )
+    if hint and not quiet:
+        err.print(f"Note: {hint}.")
     if shard_count > 1:
-        found = len(files)
+        count = len(files)
         files = select_shard(files, shard_index, shard_count)
         if not quiet:
-            err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {found} files.")
+            err.print(f"Shard {shard_index}/{shard_count}: {len(files)} of {count} files.")
     return files
 
 
-def _open_writer(output: Path | None, overwrite: bool, retry_errors: bool, wanted: set[str]):
-    """The output table's writer (None: print the rows), opened before any model loads."""
-    from ..io.tables import ScoreWriter
+def _open_writer(
+    output: Path | None,
+    overwrite: bool,
+    retry_errors: bool,
+    wanted: set[str],
+    options: ScoringOptions,
+    details: bool,
+    dtype: str | None,
+) -> ScoreWriter | None:
+    """The output table's writer (None: print the rows), opened and checked against what
+    wrote it before any model loads."""
+    from ..io.tables import OutputInUseError, RecordMismatchError, ScoreWriter
+    from ..jobs.runtime import ScoringSetupError, scoring_identity
 
     if output is None:
         return None
     try:
-        return ScoreWriter(output, overwrite=overwrite, retry_errors=retry_errors and wanted)
+        identity, about = scoring_identity(options, details=details)
+    except ScoringSetupError as error:
+        raise UsageProblem(str(error)) from None
+    if dtype is not None:
+        identity["dtype"] = dtype
+    try:
+        return ScoreWriter(
+            output,
+            overwrite=overwrite,
+            retry_errors=retry_errors and wanted,
+            details=details,
+            identity=identity,
+            about=about,
+        )
+    except RecordMismatchError as error:
+        raise UsageProblem(_mismatch_message(output, error)) from None
+    except OutputInUseError as error:
+        raise UsageProblem(str(error)) from None
     except (ValueError, OSError) as error:
         raise UsageProblem(str(error)) from None
 

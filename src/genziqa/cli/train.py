@@ -24,22 +24,30 @@ EPILOG = (
 
 
 def _default(name: str) -> str:
+    from ..pretrained import BACKBONE_ALIASES
     from ..train.config import default_of
 
     value = default_of(name)
-    return f" (default: {value.backbone.source if name == 'model' else value})."
+    if name == "model":  # the alias: a hub id is too long to show whole in a help column
+        aliases = {source: alias for alias, source in BACKBONE_ALIASES.items()}
+        value = aliases.get(value.backbone.source, value.backbone.source)
+    return f" (default: {value})."
 
 
 def train(
     train_data: Annotated[
         list[str] | None,
-        typer.Option("--train", help="Training database as NAME=ROOT (repeatable)."),
+        typer.Option(
+            "--train", metavar="NAME=ROOT", help="Training database (repeatable; see datasets)."
+        ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Run folder: checkpoints, logs, resume state.")
+        Path | None,
+        typer.Option(metavar="FOLDER", help="Run folder: checkpoints, logs, resume state."),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="A JSON file of TrainConfig fields.")
+        Path | None,
+        typer.Option("--config", metavar="FILE", help="A JSON file of TrainConfig fields."),
     ] = None,
     settings: Annotated[
         list[str] | None,
@@ -48,48 +56,96 @@ def train(
     val: Annotated[
         list[str] | None,
         typer.Option(
-            help="Validation database NAME=ROOT (repeatable; default: the training "
-            "databases' held-out split)."
+            metavar="NAME=ROOT",
+            help="Validation database (repeatable; default: the training databases' held-out "
+            "split).",
         ),
     ] = None,
     backbone: Annotated[
-        str | None, typer.Option(help="Stable Diffusion backbone" + _default("model"))
+        str | None,
+        typer.Option(
+            metavar="SOURCE",
+            help="Stable Diffusion weights: hub id, folder, file or alias" + _default("model"),
+        ),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs" + _default("epochs"))] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="N", help="Passes over the training data" + _default("epochs")),
+    ] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option(min=1, help="Images per step in each process" + _default("batch_size")),
+        typer.Option(
+            min=1, metavar="N", help="Images per step in each process" + _default("batch_size")
+        ),
     ] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate" + _default("lr"))] = None,
+    lr: Annotated[
+        float | None, typer.Option(metavar="RATE", help="AdamW learning rate" + _default("lr"))
+    ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse (reference) or plcc" + _default("loss"))
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="mse on the raw MOS (the reference) or plcc (1 - batch Pearson r)"
+            + _default("loss"),
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed" + _default("seed"))] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", help="Seed of the initialisation, data order and flips" + _default("seed")
+        ),
+    ] = None,
     mixed_precision: Annotated[
-        str | None, typer.Option(help="no, bf16 or fp16" + _default("mixed_precision"))
+        str | None,
+        typer.Option(
+            metavar="MODE", help="no, bf16 or fp16 autocast" + _default("mixed_precision")
+        ),
     ] = None,
     gradient_checkpointing: Annotated[
-        bool | None, typer.Option(help="Save memory" + _default("gradient_checkpointing"))
+        bool | None,
+        typer.Option(
+            "--gradient-checkpointing",
+            help="Recompute U-Net activations in backward: less memory, slower"
+            + _default("gradient_checkpointing"),
+        ),
     ] = None,
     latent_cache: Annotated[
         str | None,
-        typer.Option(help="Latent cache folder, 'auto' (genziqa cache) or 'none' (default: auto)."),
+        typer.Option(
+            metavar="FOLDER",
+            help="Latent cache folder, 'auto' (genziqa cache) or 'none' (default: auto).",
+        ),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=0, help="Data loader workers" + _default("num_workers"))
+        int | None,
+        typer.Option(
+            min=0, metavar="N", help="Data loader worker processes" + _default("num_workers")
+        ),
     ] = None,
     val_every: Annotated[
-        int | None, typer.Option(min=1, help="Validate every N epochs" + _default("val_every"))
+        int | None,
+        typer.Option(min=1, metavar="N", help="Validate every N epochs" + _default("val_every")),
     ] = None,
     save_every: Annotated[
         int | None,
-        typer.Option(min=0, help="Resume state every N steps" + _default("save_every")),
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Also save a resume state every N steps (0: at epoch ends only)"
+            + _default("save_every"),
+        ),
     ] = None,
-    max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after N steps.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
-    tensorboard: Annotated[bool | None, typer.Option(help="Also log to TensorBoard.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Stop after N optimizer steps.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the killed run in --out.")
+    ] = False,
+    tensorboard: Annotated[
+        bool | None, typer.Option("--tensorboard", help="Also log to TensorBoard.")
+    ] = None,
     cpu: Annotated[
-        bool | None, typer.Option(help="Train on the CPU even if a GPU is there.")
+        bool | None, typer.Option("--cpu", help="Train on the CPU even if a GPU is there.")
     ] = None,
 ) -> int:
     """Train prompts and cross-attention LoRA on one or more databases (reference recipe)."""

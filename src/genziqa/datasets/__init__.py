@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import unknown_name
 from . import (
     agiqa1k,
     agiqa3k,
@@ -54,7 +55,7 @@ from . import (  # video databases (DatasetInfo.media == "video")
     synthetic_video,
     youtubeugc,
 )
-from .base import COLUMNS, Adapter, DatasetError, DatasetInfo
+from .base import COLUMNS, Adapter, DatasetError, DatasetInfo, DatasetWarning
 
 __all__ = [
     "ADAPTERS",
@@ -62,6 +63,7 @@ __all__ = [
     "Adapter",
     "DatasetError",
     "DatasetInfo",
+    "DatasetWarning",
     "describe_datasets",
     "get_adapter",
     "load_spec",
@@ -106,7 +108,7 @@ ADAPTERS: dict[str, Adapter] = {m.INFO.name: Adapter(m.INFO, m.read) for m in _M
 def get_adapter(name: str) -> Adapter:
     """The adapter registered under `name` (exact spelling, e.g. "koniq10k")."""
     if name not in ADAPTERS:
-        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(ADAPTERS)}")
+        raise DatasetError(unknown_name("dataset", name, sorted(ADAPTERS)))
     return ADAPTERS[name]
 
 

@@ -13,7 +13,8 @@ import pandas as pd
 from .base import DatasetInfo, find_image_dir, make_table, read_csv, to_float
 
 LABELS = "data.csv"
-IMAGE_DIRS = ("file", "image", "images", ".")
+# AGIQA-3K/ is the folder of the public archive; the others are re-packed copies.
+IMAGE_DIRS = ("AGIQA-3K", "file", "image", "images", ".")
 
 INFO = DatasetInfo(
     name="agiqa3k",
@@ -25,7 +26,8 @@ INFO = DatasetInfo(
     has_official_split=False,
     layout=(
         f"ROOT/{LABELS} (name, prompt, ..., mos_quality 0-5, ..., mos_align); images in the "
-        "first of ROOT/file/, ROOT/image/, ROOT/images/ or ROOT itself that holds them"
+        "first of ROOT/AGIQA-3K/ (the public archive's folder), ROOT/file/, ROOT/image/, "
+        "ROOT/images/ or ROOT itself that holds them"
     ),
 )
 

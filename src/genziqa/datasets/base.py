@@ -18,7 +18,9 @@ unreadable or out of range raises DatasetError naming the file and what was expe
 nothing is skipped silently. The one exception is opt-in: video adapters take
 `skip_missing=True` for databases that are rarely complete on disk (LSVQ, YouTube-UGC,
 KoNViD-150k lose videos to dead links), which drops absent files with a DatasetWarning that
-says how many were listed and how many were found.
+says how many were listed and how many were found. Where a database's own files say what a
+copy should hold (LIVE's info.txt, UHD-IQA's per-split files), a partial copy is read as far
+as it goes and what is missing is reported with a DatasetWarning.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ class DatasetError(ValueError):
 
 
 class DatasetWarning(UserWarning):
-    """Listed files were left out on request (`skip_missing=True`): how many, and which."""
+    """Part of a database copy is missing: listed files left out on request
+    (``skip_missing=True``), or what a partial copy lacks (the message says which)."""
+
+
+def warn_missing(message: str) -> None:
+    """Report what a partial copy of a database lacks (DatasetWarning)."""
+    import warnings
+
+    warnings.warn(message, DatasetWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)

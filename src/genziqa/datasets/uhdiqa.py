@@ -1,8 +1,14 @@
 """UHD-IQA (Hosu et al., 2024): 6,073 4K photos, MOS 0-1 higher is better.
 
-The official split is the folder an image lives in (training/, validation/, test/), which the
-metadata's `set` column names too. With a `set` column, each image is looked up in that
-folder; without one, in whichever of the three folders holds it.
+The official split is the folder an image lives in (training/, validation/, test/). Two
+label layouts are in circulation, both read:
+
+- the database release: one ``uhd-iqa-metadata.csv`` whose ``set`` column names the split
+  (with no ``set`` column each image is looked up in whichever split folder holds it);
+- the challenge release: one file per split, ``uhd-iqa-training-metadata.csv``,
+  ``uhd-iqa-validation-metadata.csv`` and ``uhd-iqa-test-metadata.csv``; the file names the
+  split. A split file that is absent, or has no ``quality_mos`` column (an unlabelled test
+  split), is left out with a DatasetWarning saying so.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .base import DatasetError, DatasetInfo, make_table, read_csv, to_float
+from .base import DatasetError, DatasetInfo, make_table, read_csv, to_float, warn_missing
 
 METADATA = "uhd-iqa-metadata.csv"
+SPLIT_METADATA = "uhd-iqa-{}-metadata.csv"
 FOLDERS = {"training": "train", "validation": "val", "test": "test"}
+NAME, LABEL = "image_name", "quality_mos"
 
 INFO = DatasetInfo(
     name="uhdiqa",
@@ -26,7 +34,9 @@ INFO = DatasetInfo(
     has_official_split=True,
     layout=(
         f"ROOT/training/, ROOT/validation/, ROOT/test/ (the official split); ROOT/{METADATA} "
-        "(image_name, quality_mos 0-1, optional set = training/validation/test)"
+        f"({NAME}, {LABEL} 0-1, optional set = training/validation/test) or the challenge's "
+        f"per-split ROOT/{SPLIT_METADATA.format('training')}, "
+        f"{SPLIT_METADATA.format('validation')}, {SPLIT_METADATA.format('test')}"
     ),
 )
 
@@ -47,9 +57,16 @@ def read(root: Path) -> pd.DataFrame:
         raise DatasetError(
             f"expected the UHD-IQA split folders {[str(root / f) for f in FOLDERS]}; none exists"
         )
-    path = root / METADATA
-    labels = read_csv(path, ["image_name", "quality_mos"], "the UHD-IQA metadata")
-    names = labels["image_name"].astype(str).tolist()
+    if (root / METADATA).is_file() or not any(
+        (root / SPLIT_METADATA.format(f)).is_file() for f in FOLDERS
+    ):
+        return _read_single(root, root / METADATA)
+    return _read_per_split(root)
+
+
+def _read_single(root: Path, path: Path) -> pd.DataFrame:
+    labels = read_csv(path, [NAME, LABEL], "the UHD-IQA metadata")
+    names = labels[NAME].astype(str).tolist()
     if "set" in labels.columns:
         folders = labels["set"].astype(str).str.strip().tolist()
         unknown = sorted(set(folders) - set(FOLDERS))
@@ -60,7 +77,35 @@ def read(root: Path) -> pd.DataFrame:
     return make_table(
         INFO,
         [root / f / n for f, n in zip(folders, names, strict=True)],
-        to_float(labels["quality_mos"], path, "quality_mos"),
+        to_float(labels[LABEL], path, LABEL),
         label_file=path,
         split=[FOLDERS[f] for f in folders],
+    )
+
+
+def _read_per_split(root: Path) -> pd.DataFrame:
+    paths, mos, splits, missing = [], [], [], []
+    for folder, split in FOLDERS.items():
+        path = root / SPLIT_METADATA.format(folder)
+        if not path.is_file():
+            missing.append(f"{path.name} (absent)")
+            continue
+        labels = read_csv(path, [NAME], f"the UHD-IQA {folder} metadata")
+        if LABEL not in labels.columns:
+            missing.append(f"{path.name} (no {LABEL} column: unlabelled)")
+            continue
+        names = labels[NAME].astype(str).tolist()
+        paths += [root / folder / n for n in names]
+        mos += list(to_float(labels[LABEL], path, LABEL))
+        splits += [split] * len(names)
+    if not paths:
+        raise DatasetError(f"{root}: no labelled UHD-IQA metadata; found only {', '.join(missing)}")
+    if missing:
+        warn_missing(f"UHD-IQA at {root}: left out {', '.join(missing)}")
+    return make_table(
+        INFO,
+        paths,
+        mos,
+        label_file=root / SPLIT_METADATA.format("*"),
+        split=splits,
     )

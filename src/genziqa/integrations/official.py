@@ -47,7 +47,7 @@ from ..backbone import Backbone, load_backbone
 from ..config import BackboneConfig, GenzIQAConfig, LoRAConfig, PromptConfig
 from ..lora import ADAPTER_NAME
 from ..model import CONFIG_NAME, GenzIQA
-from ..pretrained import BACKBONE_ALIASES, LOCAL_BACKBONES
+from ..pretrained import BACKBONE_ALIASES, LOCAL_BACKBONES, write_model_card
 from ..prompts import build_prompt_tokens
 
 PROMPT_LEARNER_KEYS = ("ctx", "token_prefix", "token_suffix")
@@ -450,6 +450,7 @@ def import_official(
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
         result.model.save_pretrained(staging)
+        write_model_card(staging, output.name)  # titled by the final folder's name
         staging.rename(output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

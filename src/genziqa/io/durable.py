@@ -1,6 +1,8 @@
 """Writes that survive a kill or a power cut (atomic files and folders, fsync), and the content
 digest that names what was written (caches are keyed by it).
 
+:class:`FileLock` keeps two processes from writing the same output at once.
+
 Every file genziqa writes for later use (score tables, latent caches, checkpoints, the tiny
 backbone) is either appended and fsynced (``io/tables.py``) or written here: to a temporary
 name beside the target, flushed and fsynced, then renamed over it with ``os.replace``, so a
@@ -14,6 +16,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -118,3 +121,150 @@ def file_digest(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class LockHeldError(RuntimeError):
+    """Another process holds the lock; ``holder`` is its process id when it wrote one."""
+
+    def __init__(self, path: Path, holder: int | None) -> None:
+        self.path = Path(path)
+        self.holder = holder
+        by = f"process {holder}" if holder else "another process"
+        super().__init__(f"{path} is locked by {by}")
+
+
+class FileLock:
+    """An exclusive OS-level lock (``fcntl.flock``) on a lock file, held until :meth:`release`.
+
+    The operating system drops the lock when the process ends, however it ends (an exception,
+    Ctrl-C, SIGKILL), so a killed run never leaves a stale lock: a leftover lock file is taken
+    over at once. The holder's process id is written
+    into the file for the message others get. :meth:`release` removes the file while still
+    holding the lock; a process that opened the file before that notices (the path no longer
+    names the file it locked) and tries again with a fresh one. Forked children (decoding
+    workers) close their inherited copy at once, so that the lock goes when the parent does,
+    not when its last worker notices. Where ``fcntl`` does not exist
+    (Windows) the lock is only advisory bookkeeping: nothing is locked.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._file: IO[bytes] | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        while True:
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _pid_in(descriptor)
+                os.close(descriptor)
+                raise LockHeldError(self.path, holder) from None
+            except BaseException:
+                os.close(descriptor)
+                raise
+            try:
+                same = os.path.samestat(os.fstat(descriptor), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(descriptor)  # released and removed meanwhile: lock the new file
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        # A file object, so that a lock whose owner is dropped unclosed is released with it.
+        self._file = os.fdopen(descriptor, "r+b", buffering=0)
+        _HELD.add(self)
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (idempotent)."""
+        if self._file is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self._file.close()
+        self._file = None
+        _HELD.discard(self)
+
+    def _drop_in_child(self) -> None:
+        """In a forked child (a decoding worker): close the inherited descriptor. The lock is
+        the parent's; a child holding a copy would keep it alive after the parent was killed,
+        and a child must never remove the parent's lock file."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+    def __enter__(self) -> FileLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+_HELD: weakref.WeakSet[FileLock] = weakref.WeakSet()
+
+
+def _drop_locks_in_child() -> None:
+    for lock in list(_HELD):
+        lock._drop_in_child()
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_locks_in_child)
+
+
+def _pid_in(descriptor: int) -> int | None:
+    try:
+        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def cached_file_digest(path: str | os.PathLike[str], cache_file: str | os.PathLike[str]) -> str:
+    """``file_digest`` of ``path``, computed once per file identity and kept in ``cache_file``.
+
+    The identity is the resolved path, size, modification time (ns) and inode: a file that is
+    replaced or rewritten gets a new identity and is read again; an unchanged multi-GB weight
+    file is hashed once. The cache is a JSON object, rewritten atomically; a damaged cache is
+    ignored, and entries whose file changed or vanished are dropped when it is rewritten.
+    """
+    import json
+
+    real = Path(path).resolve()
+    info = real.stat()
+    key = f"{real}|{info.st_size}|{info.st_mtime_ns}|{info.st_ino}"
+    cache_file = Path(cache_file)
+    try:
+        cache = json.loads(cache_file.read_text())
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    if isinstance(cache.get(key), str):
+        return cache[key]
+    digest = file_digest(real)
+    kept = {k: v for k, v in cache.items() if isinstance(v, str) and _still_there(k)}
+    kept[key] = digest
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    except OSError:  # a read-only cache costs a re-read next time, nothing else
+        pass
+    return digest
+
+
+def _still_there(key: str) -> bool:
+    """Whether the file of a digest-cache key still has that identity."""
+    name, _, rest = key.rpartition("|")  # rest = inode
+    name, _, mtime = name.rpartition("|")
+    name, _, size = name.rpartition("|")
+    try:
+        info = os.stat(name)
+    except OSError:
+        return False
+    return f"{info.st_size}|{info.st_mtime_ns}|{info.st_ino}" == f"{size}|{mtime}|{rest}"

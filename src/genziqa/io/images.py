@@ -19,10 +19,14 @@ Conversion done by :func:`load_image`, in this order:
    - ``1`` (1-bit): 0 -> (0, 0, 0), 1 -> (255, 255, 255).
    - ``P`` (palette): looked up in the palette.
    - ``CMYK``, ``YCbCr``, ``LAB``, ``HSV``: Pillow's own ``convert("RGB")``.
-   - ``I;16``, ``I;16L``, ``I;16B``, ``I;16N`` (16-bit grayscale) and ``I`` (32-bit integer
-     grayscale): scaled over the full 16-bit range, ``round(value / 257)``, so 65535 -> 255 and
-     32896 -> 128 (Pillow's own conversion would clip everything above 255 to white). ``I``
-     values outside [0, 65535] are clipped to that range first.
+   - Every 16-bit mode keeps the high byte, ``value >> 8`` (65535 -> 255, 32896 -> 128,
+     255 -> 0): ``I;16``, ``I;16L``, ``I;16B``, ``I;16N`` (16-bit grayscale) and ``I`` (32-bit
+     integer grayscale, clipped to [0, 65535] first) here, and 16-bit RGB, RGBA and grey+alpha
+     files by Pillow itself, which decodes them to 8 bits that way and never hands over the
+     low byte. ``round(value / 257)`` would be a little more exact for grey, but colour cannot
+     get it, and one rule for every mode means that a 16-bit file and its 8-bit copy made by
+     that rule decode to the same pixels, grey or colour (Pillow's own ``convert`` of grey
+     would clip everything above 255 to white).
    - ``F`` (32-bit float grayscale): read as [0, 1] when its largest finite value is <= 1,
      otherwise as [0, 255]; then scaled to [0, 255], clipped and rounded. NaN becomes 0,
      +inf the top of the range, -inf 0.
@@ -44,6 +48,8 @@ the global set to the caller's limit for the duration of the call, under a lock,
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import glob
 import io
 import os
@@ -53,6 +59,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -63,9 +70,11 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "ImageError",
+    "ImageSearch",
     "decode_image",
     "find_images",
     "load_image",
+    "search_images",
 ]
 
 
@@ -100,72 +109,148 @@ _PILLOW_LIMIT_LOCK = threading.Lock()
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ImageSearch:
+    """What :func:`search_images` found: the files, and how many image files it left out
+    because they lie in subfolders of a folder input and the search was not recursive."""
+
+    files: list[Path]
+    left_in_subfolders: int = 0
+
+
 def find_images(
     inputs: Sequence[str | Path],
     recursive: bool = False,
     extensions: frozenset[str] | None = None,
 ) -> list[Path]:
+    """The image files named by ``inputs`` (see :func:`search_images`), sorted."""
+    return search_images(inputs, recursive, extensions=extensions).files
+
+
+def search_images(
+    inputs: Sequence[str | Path],
+    recursive: bool = False,
+    *,
+    listed: Sequence[str | Path] = (),
+    extensions: frozenset[str] | None = None,
+) -> ImageSearch:
     """Expand files, folders and glob patterns into a sorted list of image files.
 
     ``extensions`` replaces ``IMAGE_EXTENSIONS`` below (e.g. images and videos together for
     ``genziqa score``).
 
     - A file is always kept, whatever its extension, so that a wrongly named file later gets
-      an error row rather than being skipped silently.
+      an error row rather than being skipped silently. So is a symbolic link that leads
+      nowhere (its target is missing, or it is a loop), named or met in a folder or glob: it
+      becomes an error row that says so, never a stop of the run nor a silent gap.
     - A folder contributes its files whose extension (case-insensitive) is in
       ``IMAGE_EXTENSIONS``: the top level only, or all levels when ``recursive``. Hidden files
       and folders (name starting with ".") inside it are skipped; symlinked folders are not
-      followed.
+      followed. Without ``recursive``, the image files in its (non-hidden) subfolders are
+      counted in ``left_in_subfolders``, so that the caller can say what was left out.
     - A glob pattern (``*``, ``?``, ``[``; ``**`` spans folders only when ``recursive``) is
       expanded; matching files are kept if their extension is in ``IMAGE_EXTENSIONS``,
       matching folders are treated like folder inputs. As with the shell, ``*`` does not
-      match names starting with ".".
+      match names starting with ".". The file-name part of a pattern (after the last ``/``)
+      ignores case, as folder scanning ignores the case of extensions: ``*.jpg`` finds
+      ``c.JPG``; the folder parts match as the file system does.
+    - ``listed``: paths read from a list (``genziqa score -``: one per line), taken
+      literally: never glob-expanded, a folder is a folder input, and anything else, even a
+      path that does not exist, is kept so that it gets an error row (a list of thousands of
+      paths is not stopped by one stale line).
 
-    Returns absolute, resolved paths without duplicates, sorted by their string. Raises
-    ``FileNotFoundError`` naming the input when it is neither an existing file or folder nor
-    a pattern that matches something.
+    Returns absolute, resolved paths without duplicates, sorted by their string (a link that
+    leads nowhere keeps its own name). Raises ``FileNotFoundError`` naming the input when it
+    is neither an existing file, folder or link nor a pattern that matches something.
     """
-    if isinstance(inputs, (str, Path)):
-        raise TypeError(
-            f"inputs must be a sequence of paths, got a single {type(inputs).__name__}: "
-            f"{inputs!r}; wrap it in a list"
-        )
+    for name, value in (("inputs", inputs), ("listed", listed)):
+        if isinstance(value, (str, Path)):
+            raise TypeError(
+                f"{name} must be a sequence of paths, got a single {type(value).__name__}: "
+                f"{value!r}; wrap it in a list"
+            )
     wanted = IMAGE_EXTENSIONS if extensions is None else extensions
     found: set[Path] = set()
+    left_out = 0
     for item in inputs:
         path = Path(item).expanduser()
-        if path.is_dir():
-            found.update(_images_in_folder(path, recursive, wanted))
-        elif path.exists():
-            found.add(path.resolve())
+        if _is_folder(path):
+            left_out += _add_folder(found, path, recursive, wanted)
+        elif _lexists(path):
+            found.add(_kept(path))
         elif _GLOB_CHARS.search(str(item)):
-            matches = glob.glob(str(path), recursive=recursive)
+            matches = _glob_ignoring_case(str(path), recursive)
             if not matches:
                 raise _not_found(item, "glob pattern matched nothing")
-            for match in map(Path, matches):
+            for match in matches:
                 if match.is_dir():
-                    found.update(_images_in_folder(match, recursive, wanted))
+                    left_out += _add_folder(found, match, recursive, wanted)
                 elif match.suffix.lower() in wanted:
-                    found.add(match.resolve())
+                    found.add(_kept(match))
         else:
             raise _not_found(item, "no such file or folder")
-    return sorted(found, key=str)
-
-
-def _images_in_folder(
-    folder: Path, recursive: bool, extensions: frozenset[str] = IMAGE_EXTENSIONS
-) -> Iterator[Path]:
-    """Yield the resolved image files of a folder, skipping hidden entries."""
-    for root, dirnames, filenames in os.walk(folder):
-        if recursive:
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    for item in listed:
+        path = Path(item).expanduser()
+        if _is_folder(path):
+            left_out += _add_folder(found, path, recursive, wanted)
         else:
-            dirnames.clear()
+            found.add(_kept(path))
+    return ImageSearch(sorted(found, key=str), left_out)
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. inside a folder we may not read: kept as a file, an error row
+        return False
+
+
+def _lexists(path: Path) -> bool:
+    """Whether anything is at ``path``: a file, a folder, or a link, even one leading nowhere."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return True
+
+
+def _kept(path: Path) -> Path:
+    """The absolute resolved path of a file; a link that leads nowhere keeps its own name."""
+    try:
+        if path.exists():
+            return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python < 3.13 on a symlink loop
+        pass
+    return path.absolute().parent.resolve() / path.name
+
+
+def _add_folder(
+    found: set[Path], folder: Path, recursive: bool, extensions: frozenset[str] = IMAGE_EXTENSIONS
+) -> int:
+    """Add a folder's image files to ``found``; return how many lie in subfolders unseen."""
+    left_out = 0
+    for root, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        top = Path(root) == folder
         for name in filenames:
             candidate = Path(root, name)
-            wanted = candidate.suffix.lower() in extensions
-            if not name.startswith(".") and wanted and candidate.is_file():
-                yield candidate.resolve()
+            if name.startswith(".") or candidate.suffix.lower() not in extensions:
+                continue
+            if not (recursive or top):
+                left_out += 1
+            elif candidate.is_file() or candidate.is_symlink():
+                found.add(_kept(candidate))
+    return left_out
+
+
+def _glob_ignoring_case(pattern: str, recursive: bool) -> list[Path]:
+    """``glob.glob`` whose last component ignores case (see :func:`search_images`)."""
+    head, tail = os.path.split(pattern)
+    if not tail or tail.lower() == tail.upper():  # nothing case-sensitive in the name part
+        return [Path(match) for match in glob.glob(pattern, recursive=recursive)]
+    wildcard = "**" if "**" in tail and recursive else ".*" if tail.startswith(".") else "*"
+    name_matches = re.compile(fnmatch.translate(tail), re.IGNORECASE).match
+    candidates = glob.glob(os.path.join(head, wildcard), recursive=recursive)
+    return [Path(match) for match in candidates if name_matches(os.path.basename(match))]
 
 
 def _not_found(item: str | Path, why: str) -> FileNotFoundError:
@@ -207,6 +292,10 @@ def load_image(
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
     except FileNotFoundError:
+        if path.is_symlink():
+            raise ImageError(
+                path, f"dangling symbolic link: its target {os.readlink(path)} does not exist"
+            ) from None
         raise ImageError(path, "file not found") from None
     except IsADirectoryError:
         raise ImageError(path, "is a directory, not an image file") from None
@@ -215,6 +304,8 @@ def load_image(
             raise ImageError(path, "is a directory, not an image file") from None
         raise ImageError(path, "permission denied (the file cannot be read)") from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ImageError(path, "symbolic link loop (the link leads back to itself)") from None
         raise ImageError(path, f"could not open the file ({error.strerror or error})") from None
 
     with handle, _pillow_bomb_limit(max_pixels):
@@ -367,13 +458,13 @@ def _over_white(rgba: Image.Image) -> Image.Image:
 
 
 def _gray16_to_rgb(image: Image.Image) -> Image.Image:
-    """16/32-bit integer grayscale -> RGB by round(value / 257) over [0, 65535]."""
+    """16/32-bit integer grayscale -> RGB by value >> 8 over [0, 65535] (the module's rule)."""
     values = np.asarray(image).astype(np.int64)
     transparent = None
     key = image.info.get("transparency")
     if isinstance(key, int):
         transparent = values == key
-    gray = np.rint(np.clip(values, 0, 65535) / 257.0).astype(np.uint8)
+    gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
     if transparent is not None:
         gray[transparent] = 255
     return Image.fromarray(gray).convert("RGB")

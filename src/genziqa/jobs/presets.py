@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import spaced_timesteps
+from ..config import spaced_timesteps, unknown_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ PRESETS: dict[str, Preset] = {
 
 def check_preset(name: str) -> Preset:
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
+        raise ValueError(unknown_name("preset", name, PRESETS))
     return PRESETS[name]
 
 

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from ..config import to_jsonable
 from ..io.durable import atomic_folder
+from ..pretrained import model_display_name, write_model_card
 from .config import RESUMABLE_CHANGES, TrainConfig, TrainSetupError
 
 if TYPE_CHECKING:
@@ -31,12 +32,15 @@ def save_model(
     folder: Path, model: GenzIQA, config: TrainConfig, extras: dict, run_provenance: dict
 ) -> None:
     """A model folder (``best/``, ``last/``) with the run's config, provenance and metrics,
-    swapped in whole so that a kill never leaves half a checkpoint."""
+    and a model card that shows them, swapped in whole so that a kill never leaves half a
+    checkpoint."""
     with atomic_folder(folder) as staging:
         model.save_pretrained(staging)
         (staging / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         (staging / "provenance.json").write_text(json.dumps(run_provenance, indent=2) + "\n")
         (staging / "metrics.json").write_text(json.dumps(to_jsonable(extras), indent=2) + "\n")
+        # Again, now with the training databases and metrics, titled as the final folder.
+        write_model_card(staging, model_display_name(folder))
 
 
 def save_state(
