@@ -134,20 +134,29 @@ def score(
     engine: Annotated[
         str,
         typer.Option(
+            metavar="NAME",
             help="local: this process. ray: a Ray cluster (pip install 'genziqa[ray]'), images "
-            "and WebDataset .tar shards; --output is then a folder of Parquet parts."
+            "and WebDataset .tar shards; --output is then a folder of Parquet parts.",
         ),
     ] = "local",
     ray_address: Annotated[
         str | None,
-        typer.Option(help="--engine ray: join this cluster (auto, HOST:PORT); default: a new one."),
+        typer.Option(
+            metavar="ADDRESS",
+            help="--engine ray: join this cluster (auto, HOST:PORT), not a new one.",
+        ),
     ] = None,
     gpus_per_actor: Annotated[
         float | None,
-        typer.Option(min=0, help="--engine ray: GPUs per actor (default 1; 0 without GPUs)."),
+        typer.Option(
+            min=0, metavar="N", help="--engine ray: GPUs per actor (default 1; 0 without GPUs)."
+        ),
     ] = None,
     actors: Annotated[
-        int | None, typer.Option(min=1, help="--engine ray: scoring actors (default: one per GPU).")
+        int | None,
+        typer.Option(
+            min=1, metavar="N", help="--engine ray: scoring actors (default: one per GPU)."
+        ),
     ] = None,
 ) -> int:
     """Score images and videos. A few: a table on the terminal. Many: use --output.
@@ -171,7 +180,8 @@ def score(
     )  # fmt: skip
     if (engine, ray_address, gpus_per_actor, actors) != ("local", None, None, None):
         ray = {"engine": engine, "ray_address": ray_address, "actors": actors, "shard": shard,
-               "gpus_per_actor": gpus_per_actor, "workers": workers}  # fmt: skip
+               "gpus_per_actor": gpus_per_actor, "workers": workers,
+               "details": details}  # fmt: skip
         return _score_on_ray(paths, options, output, ray, recursive, batch_size, max_pixels,
                              overwrite, retry_errors, quiet)  # fmt: skip
     if overwrite and retry_errors:
@@ -476,8 +486,8 @@ def _score_on_ray(paths, options, output, ray: dict, recursive, batch_size, max_
         raise UsageProblem(f"--engine must be local or ray, got {ray['engine']!r}")
     if ray["engine"] == "local":
         raise UsageProblem("--ray-address, --gpus-per-actor and --actors need --engine ray")
-    if output is None or ray["shard"] is not None or ray["workers"] is not None:
-        raise UsageProblem("--engine ray needs --output FOLDER and takes no --shard/--workers")
+    if output is None or ray["shard"] is not None or ray["workers"] is not None or ray["details"]:
+        raise UsageProblem("--engine ray needs --output FOLDER; no --shard/--workers/--details")
     if (options.frames, options.slowfast, options.motion_features) != (None, None, None):
         raise UsageProblem("--engine ray scores images only: no --frames/--slowfast/--motion-*")
     from ..jobs.ray_data import RayJobError, score_to_folder
