@@ -251,8 +251,10 @@ def test_the_output_folder_refuses_other_settings_and_a_second_writer(tmp_path):
         }
     )
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     part = folder.write_part(1, 0, pa.Table.from_pandas(rows, preserve_index=False))
+    assert pq.read_table(part)["score"].to_pylist() == [1.5, None]  # missing, as the CLI's
     assert oct(part.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     with pytest.raises(RayJobError, match=r"other settings \(timesteps \[9, 59\] -> \[9\]\)"):
         folder.prepare({**settings, "timesteps": [9]}, overwrite=False, retry=None)

@@ -88,7 +88,7 @@ __all__ = [
 PART_SCHEMA = pa.schema(
     [
         ("path", pa.string()),  # absolute file path, or TAR#KEY for a WebDataset sample
-        ("score", pa.float64()),  # NaN for an error row
+        ("score", pa.float64()),  # null in the parts for an error row (NaN from score_dataset)
         ("status", pa.string()),  # "ok" or "error"
         ("error", pa.string()),  # "" for an ok row
         ("media", pa.string()),  # "image"; "video" for the error row of a video file
@@ -718,6 +718,10 @@ class _OutputFolder:
         path = self.folder / f"part-{run:05d}-{number:06d}.parquet"
         rows = rows.select(PART_SCHEMA.names).cast(PART_SCHEMA)
         rows = rows.take(pc.sort_indices(rows, [("path", "ascending")]))
+        missing = pc.if_else(  # a failed row's score is missing (null), as the CLI writes it
+            pc.equal(rows["status"], "error"), pa.scalar(None, pa.float64()), rows["score"]
+        )
+        rows = rows.set_column(rows.schema.get_field_index("score"), "score", missing)
         self._atomic(path, lambda h: pq.write_table(rows, h))
         return path
 
