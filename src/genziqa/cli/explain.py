@@ -36,14 +36,23 @@ def explain(
         list[str], typer.Argument(metavar="IMAGE", help="Image files, folders or glob patterns.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for the overlays, maps and score table.")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FOLDER",
+            help="Folder for the overlays, maps and score table.",
+        ),
     ],
     model: Model = None,
     backbone: Backbone = None,
-    kind: Annotated[str, typer.Option(help=KIND_HELP)] = "contribution",
+    kind: Annotated[str, typer.Option(metavar="KIND", help=KIND_HELP)] = "contribution",
     scale: Annotated[
         str,
-        typer.Option(help="relative (each image's min to max) or absolute (the --range given)."),
+        typer.Option(
+            metavar="SCALE",
+            help="relative (each image's min to max) or absolute (the --range given).",
+        ),
     ] = "relative",
     value_range: Annotated[
         str | None,
@@ -51,19 +60,25 @@ def explain(
             "--range", metavar="LO,HI", help="The colour bar's ends for --scale absolute."
         ),
     ] = None,
-    alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Map opacity in the overlay.")] = (
-        0.5
-    ),
-    panel: Annotated[int, typer.Option(min=32, help="Panel size in the PNG (pixels).")] = 320,
+    alpha: Annotated[
+        float, typer.Option(min=0.0, max=1.0, metavar="A", help="Map opacity in the overlay (0-1).")
+    ] = 0.5,
+    panel: Annotated[
+        int, typer.Option(min=32, metavar="PIXELS", help="Panel size in the PNG (at least 32).")
+    ] = 320,
     map_size: Annotated[
         str,
         typer.Option(
+            metavar="GRID",
             help="The .npy map's grid: latent (the raw map, e.g. 64x64 on SD) or image (the "
-            "image's own size)."
+            "image's own size).",
         ),
     ] = "latent",
     table: Annotated[
-        str, typer.Option(help="Score table name in the folder (.csv, .jsonl or .parquet).")
+        str,
+        typer.Option(
+            metavar="NAME", help="Score table name in the folder (.csv, .jsonl or .parquet)."
+        ),
     ] = "scores.csv",
     batch_size: BatchSize = 8,
     device: Device = "auto",
@@ -72,9 +87,14 @@ def explain(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
         False
     ),
-    overwrite: Annotated[bool, typer.Option(help="Start the score table afresh.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the score table afresh.")
+    ] = False,
     max_pixels: Annotated[
-        int, typer.Option(help="Refuse larger images as decompression bombs (0: no limit).")
+        int,
+        typer.Option(
+            metavar="N", help="Refuse larger images as decompression bombs (0: no limit)."
+        ),
     ] = DEFAULT_MAX_PIXELS,
     offline: Offline = False,
     quiet: Quiet = False,
@@ -89,7 +109,7 @@ def explain(
     from ..explain.heatmaps import KINDS
     from ..explain.overlay import SCALES
     from ..jobs.explain_files import MAP_SIZES, explain_files, output_names
-    from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options
+    from ..jobs.runtime import ScoringOptions, ScoringSetupError, check_options, dtype_name
     from . import EXIT_OK, EXIT_SOME_FAILED
 
     for flag, value, allowed in (
@@ -104,14 +124,14 @@ def explain(
         model, backbone, device=device, dtype=dtype, timesteps=timesteps, offline=offline
     )
     try:
-        check_options(options)
+        resolved_dtype = dtype_name(check_options(options)[1])
     except ScoringSetupError as error:
         raise UsageProblem(str(error)) from None
     if output.exists() and not output.is_dir():
         raise UsageProblem(f"--output {str(output)!r} is a file; expected a folder")
     files = _input_files(paths, recursive, (1, 1), quiet)
     output.mkdir(parents=True, exist_ok=True)
-    writer = _open_writer(output / table, overwrite, False, set())
+    writer = _open_writer(output / table, overwrite, False, set(), options, False, resolved_dtype)
     started = time.perf_counter()
     summary = None
     try:

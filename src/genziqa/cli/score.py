@@ -104,8 +104,9 @@ def score(
     details: Annotated[
         bool,
         typer.Option(
+            "--details",
             help="Also write the per-timestep and per-layer scores (layer_scores, "
-            "attention_scores, contrast): list columns in Parquet, JSON arrays in CSV/JSONL."
+            "attention_scores, contrast): list columns in Parquet, JSON arrays in CSV/JSONL.",
         ),
     ] = False,
     workers: Workers = None,
