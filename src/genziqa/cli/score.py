@@ -132,6 +132,33 @@ def score(
     offline: Offline = False,
     strict_backbone: StrictBackbone = False,
     quiet: Quiet = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="local: this process. ray: a Ray cluster (pip install 'genziqa[ray]'), images "
+            "and WebDataset .tar shards; --output is then a folder of Parquet parts.",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="--engine ray: join this cluster (auto, HOST:PORT), not a new one.",
+        ),
+    ] = None,
+    gpus_per_actor: Annotated[
+        float | None,
+        typer.Option(
+            min=0, metavar="N", help="--engine ray: GPUs per actor (default 1; 0 without GPUs)."
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(
+            min=1, metavar="N", help="--engine ray: scoring actors (default: one per GPU)."
+        ),
+    ] = None,
 ) -> int:
     """Score images and videos. A few: a table on the terminal. Many: use --output.
 
@@ -152,6 +179,12 @@ def score(
         offline, strict_backbone=strict_backbone, frames=frames, slowfast=slowfast,
         motion_features=motion_features,
     )  # fmt: skip
+    if (engine, ray_address, gpus_per_actor, actors) != ("local", None, None, None):
+        ray = {"engine": engine, "ray_address": ray_address, "actors": actors, "shard": shard,
+               "gpus_per_actor": gpus_per_actor, "workers": workers,
+               "details": details}  # fmt: skip
+        return _score_on_ray(paths, options, output, ray, recursive, batch_size, max_pixels,
+                             overwrite, retry_errors, quiet)  # fmt: skip
     if overwrite and retry_errors:
         raise UsageProblem("--overwrite and --retry-errors exclude each other")
     if (overwrite or retry_errors) and output is None:
@@ -442,3 +475,39 @@ def _open_writer(
         raise UsageProblem(str(error)) from None
     except (ValueError, OSError) as error:
         raise UsageProblem(str(error)) from None
+
+
+def _score_on_ray(paths, options, output, ray: dict, recursive, batch_size, max_pixels,
+                  overwrite, retry_errors, quiet) -> int:  # fmt: skip
+    """``--engine ray``: check the flags, run ``jobs.ray_data.score_to_folder``, print its
+    summary."""
+    from . import EXIT_OK, EXIT_SOME_FAILED
+
+    if ray["engine"] not in ("local", "ray"):
+        raise UsageProblem(f"--engine must be local or ray, got {ray['engine']!r}")
+    if ray["engine"] == "local":
+        raise UsageProblem("--ray-address, --gpus-per-actor and --actors need --engine ray")
+    if output is None or ray["shard"] is not None or ray["workers"] is not None or ray["details"]:
+        raise UsageProblem("--engine ray needs --output FOLDER; no --shard/--workers/--details")
+    if (options.frames, options.slowfast, options.motion_features) != (None, None, None):
+        raise UsageProblem("--engine ray scores images only: no --frames/--slowfast/--motion-*")
+    from ..jobs.ray_data import RayJobError, score_to_folder
+
+    try:
+        done = score_to_folder(
+            paths, output, options, recursive=recursive, batch_size=batch_size,
+            actors=ray["actors"], gpus_per_actor=ray["gpus_per_actor"],
+            max_pixels=max_pixels or None, ray_address=ray["ray_address"],
+            overwrite=overwrite, retry_errors=retry_errors, progress=not quiet,
+        )  # fmt: skip
+    except RayJobError as error:
+        raise UsageProblem(str(error)) from None
+    if not quiet and done.skipped == done.total:
+        err.print(f"Nothing to score: all {done.total} inputs are in {output} already.")
+    elif not quiet:
+        err.print(
+            f"Scored {done.scored} of {done.scored + done.failed} inputs ({done.failed} failed, "
+            f"{done.skipped} already done) -> {output} in {done.seconds:.1f} s "
+            f"({done.images_per_s:.2f} images/s); {done.failed_in_folder} error rows in all."
+        )
+    return EXIT_SOME_FAILED if done.failed_in_folder else EXIT_OK
