@@ -186,6 +186,18 @@ def test_upload_scores_heatmaps_slider_layers_sort_and_csv(browser, artifacts, i
         flipped = _pixels(page, 0)
         assert flipped[:, :8, :3].mean() > flipped[:, -8:, :3].mean() + 100
         page.screenshot(path=artifacts / "4-layer.png", full_page=True)
+        # The real model's layer names are long (down_blocks.1.attentions.0.transformer_
+        # blocks.0.attn2): the controls must stay inside their card, not spill into the next.
+        long_name = "down_blocks.1.attentions.0.transformer_blocks.0.attn2"
+        cards.nth(0).locator(".layer").evaluate(f"s => s.add(new Option('{long_name}'))")
+        for i in range(2):
+            box = cards.nth(i).bounding_box()
+            for control in cards.nth(i).locator(".controls select, .controls input").all():
+                inner = control.bounding_box()
+                assert (
+                    box["x"] <= inner["x"]
+                    and inner["x"] + inner["width"] <= box["x"] + box["width"]
+                ), "a control spills out of its card"
         assert (
             cards.nth(0)
             .locator(".overlay-link")

@@ -104,13 +104,33 @@ def test_concurrent_requests_form_batches_with_unchanged_scores(tiny, tiny_url, 
         assert response.json()["results"][0]["score"] == alone[name]
 
 
-def test_explain_answers_501_until_the_model_has_heatmaps(tiny, tiny_url, image_files) -> None:
-    response = httpx.post(f"{tiny_url}/v1/explain", files=_files(image_files, "a.png"))
-    if hasattr(tiny, "explain"):  # once genziqa.explain lands, the real maps come back
-        assert response.status_code == 200 and response.json()["results"][0]["map"]
-    else:
-        assert response.status_code == 501
-        assert "heatmaps need genziqa.explain" in response.json()["error"]["message"]
+def test_explain_with_the_real_model_equals_model_explain(tiny, tiny_url, image_files) -> None:
+    """/v1/explain on the real tiny model: the scores are GenzIQA.score's bit for bit, and the
+    maps and overlays are model.explain's (a fake model's wire format is test_app's)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genziqa.serve.wire import decode_map
+
+    names = ("a.png", "b.jpg")
+    url = f"{tiny_url}/v1/explain?layers=true"
+    response = httpx.post(url, files=_files(image_files, *names), timeout=300)
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    images = [Image.open(image_files[n]).convert("RGB") for n in names]
+    expected = tiny.explain(images)
+    scores = tiny.score([image_files[n] for n in names])
+    for i, (row, image) in enumerate(zip(rows, images, strict=True)):
+        assert row["status"] == "ok" and row["score"] == float(scores[i])
+        raw = decode_map(row["map"])
+        assert raw.dtype == np.float16 and raw.shape == (image.height, image.width)
+        assert np.array_equal(raw, np.asarray(expected.map[i]).astype(np.float16))
+        overlay = Image.open(io.BytesIO(base64.b64decode(row["overlay_png"])))
+        assert np.array_equal(np.asarray(overlay.convert("RGB")), np.asarray(expected.overlay(i)))
+        assert set(row["layers"]) == set(expected.layer_maps) and len(row["layers"]) > 1
 
 
 def test_every_endpoint_answers(tiny_url) -> None:
