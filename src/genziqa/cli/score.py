@@ -221,34 +221,10 @@ def score(
         if todo:
             if writer is not None and resolved_dtype is None:
                 _identify_dtype(writer, options, output)
-            from ..jobs.score_files import score_files
-
-            images, videos = _split_media(todo)
-            if videos and details:
-                raise UsageProblem(
-                    "--details writes the per-layer scores of images; it takes no videos "
-                    f"({len(videos)} given): score them in a run without --details"
-                )
-            motion = None
-            if videos:  # one model for both: the video model's image model scores images
-                video_model, motion = load_video_model(options, quiet)
-                scorer = video_model.image_model
-            else:
-                scorer = load_model(options, quiet)
-            started = time.perf_counter()  # images/s without the model's loading
             write = writer.write if writer is not None else rows_for_table.extend
-            with progress(len(todo), quiet) as advance:
-                settings = {
-                    "batch_size": batch_size,
-                    "num_workers": workers,
-                    "max_pixels": max_pixels or None,
-                    "on_progress": advance,
-                }
-                if images:
-                    summary = score_files(scorer, images, write, **settings, details=details)
-                if video_model is not None:
-                    summary = _score_videos(video_model, motion, videos, write, summary, settings)
-            elapsed = time.perf_counter() - started
+            run = {"batch_size": batch_size, "num_workers": workers,
+                   "max_pixels": max_pixels or None}  # fmt: skip
+            summary, video_model, elapsed = _score_todo(todo, write, options, run, details, quiet)
     except OutputWriteError as error:
         write_error = error
     finally:
@@ -273,6 +249,35 @@ def score(
             err.print(f"{failed} file(s) could not be scored; see the error rows.")
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _score_todo(todo: list[Path], write, options: ScoringOptions, run: dict, details: bool,
+                quiet: bool):  # fmt: skip
+    """Load the model the files need (a video model when there are videos: its image model
+    scores the images) and score them into ``write``; (summary, video model or None, seconds
+    without the model's loading)."""
+    from ..jobs.score_files import score_files
+
+    images, videos = _split_media(todo)
+    if videos and details:
+        raise UsageProblem(
+            "--details writes the per-layer scores of images; it takes no videos "
+            f"({len(videos)} given): score them in a run without --details"
+        )
+    video_model = motion = summary = None
+    if videos:
+        video_model, motion = load_video_model(options, quiet)
+        scorer = video_model.image_model
+    else:
+        scorer = load_model(options, quiet)
+    started = time.perf_counter()
+    with progress(len(todo), quiet) as advance:
+        settings = {**run, "on_progress": advance}
+        if images:
+            summary = score_files(scorer, images, write, **settings, details=details)
+        if video_model is not None:
+            summary = _score_videos(video_model, motion, videos, write, summary, settings)
+    return summary, video_model, time.perf_counter() - started
 
 
 def _split_media(files: list[Path]) -> tuple[list[Path], list[Path]]:
