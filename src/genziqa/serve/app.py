@@ -153,6 +153,17 @@ class ServeSettings:
             raise ValueError("the API key is empty")
 
 
+def public_backbone(source: str | None) -> str | None:
+    """The backbone as clients see it: a hub id or alias as it is, a local path by its last
+    part only, so that answers do not reveal the server's file system."""
+    if source is None:
+        return None
+    from pathlib import Path
+
+    path = Path(source).expanduser()
+    return path.name if path.is_absolute() or source.startswith((".", "~")) else source
+
+
 def describe_model(model: Any, name: str) -> dict[str, Any]:
     """The ModelInfo of a loaded model (see ``schemas.ModelInfo``)."""
     config = getattr(model, "config", None)
@@ -164,7 +175,7 @@ def describe_model(model: Any, name: str) -> dict[str, Any]:
         "fingerprint": str(model.fingerprint()),
         "zero_shot": zero_shot,
         "label": ZERO_SHOT_LABEL if zero_shot else None,
-        "backbone": getattr(model, "backbone_source", None),
+        "backbone": public_backbone(getattr(model, "backbone_source", None)),
         "resolution": int(model.resolution),
         "timesteps": [int(t) for t in timesteps] if timesteps is not None else None,
         "device": str(model.device),
