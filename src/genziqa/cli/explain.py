@@ -72,7 +72,9 @@ def explain(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = (
         False
     ),
-    overwrite: Annotated[bool, typer.Option(help="Start the score table afresh.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start the score table afresh.")
+    ] = False,
     max_pixels: Annotated[
         int, typer.Option(help="Refuse larger images as decompression bombs (0: no limit).")
     ] = DEFAULT_MAX_PIXELS,
