@@ -35,7 +35,7 @@ def test_explain_writes_an_overlay_a_map_and_a_score_row_per_image(photos, tmp_p
     code = main(["explain", str(photos), "-r", "-o", str(out), *FAST])
     assert code == EXIT_SOME_FAILED  # notes.png
     table = pd.read_csv(out / "scores.csv", keep_default_na=False)
-    assert list(table.columns) == ["path", "score", "status", "error"] and len(table) == 4
+    assert list(table.columns) == ["path", "score", "status", "error", "media"] and len(table) == 4
     rows = {Path(r["path"]).relative_to(photos).as_posix(): r for r in table.to_dict("records")}
     assert rows["notes.png"]["status"] == "error" and "not an image" in rows["notes.png"]["error"]
     pngs = sorted(p.name for p in out.glob("*.png"))
