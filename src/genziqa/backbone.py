@@ -148,7 +148,7 @@ def load_backbone(
 
         raise BackboneNotFoundError(
             f"{unknown_name('backbone', source, _names())}; or a hub id (org/name), a local "
-            f"diffusers folder or a single .safetensors checkpoint"
+            f"diffusers folder or a single .safetensors checkpoint."
         )
     else:
         parts = _load_from_hub(source, shown, config.revision, local_files_only, torch_dtype)

@@ -35,6 +35,14 @@ def test_an_unknown_model_lists_the_built_in_names(photo, capsys) -> None:
     assert "did you mean 'genziqa-tiny'?" in message and "zero-shot" in message
 
 
+def test_an_unknown_backbone_lists_the_aliases_then_the_flags(photo, capsys) -> None:
+    args = ["score", str(photo), "--model", "genziqa-tiny", "--backbone", "sd22", *FAST]
+    assert main(args) == EXIT_USAGE
+    message = _one_line_error(capsys)
+    assert "did you mean 'sd21'?" in message and "sd21-base, sd21, sd15" in message
+    assert "checkpoint. On the command line: --backbone PATH" in message  # two sentences
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_a_damaged_model_folder_names_its_weights_file(tiny_model, photo, tmp_path, capsys, damage):
     folder = tiny_model.save_pretrained(tmp_path / "model")

@@ -166,9 +166,9 @@ def score(
     failed file's score is empty (null in JSONL and Parquet). They are written as each batch
     finishes, so an interrupted run loses at most one batch, and running the same command
     again skips what the output already holds. The output records the model and settings
-    that wrote it (<output>.genziqa.json) and refuses a resume with others. Videos are scored
-    by a GenzVQA --model (which needs SlowFast weights or --motion-features), or, with an
-    image model, as the mean of its scores over the sampled frames.
+    that wrote it (FILE.genziqa.json beside it) and refuses a resume with others. Videos are
+    scored by a GenzVQA --model (which needs SlowFast weights or --motion-features), or, with
+    an image model, as the mean of its scores over the sampled frames.
     """
     from ..io.tables import OutputWriteError
     from ..jobs.runtime import ScoringOptions
