@@ -156,15 +156,20 @@ class VideoTask:
         if not items:
             return None, torch.empty(0)
         missing = [item for item in items if item.latent is None]
-        if missing:
-            frames = torch.cat([item.frames for item in missing]).float().div_(255.0)
+        # Videos with the same bytes (same cache key) in one batch are encoded once.
+        unique = list({item.key or id(item): item for item in missing}.values())
+        if unique:
+            frames = torch.cat([item.frames for item in unique]).float().div_(255.0)
             with torch.no_grad():
                 encoded = core.image_model.encode_images(frames).cpu()
-            per_video = encoded.view(len(missing), -1, *encoded.shape[1:])
-            for item, latent in zip(missing, per_video, strict=True):
-                item.latent = latent.clone()
+            per_video = encoded.view(len(unique), -1, *encoded.shape[1:])
+            computed = {}
+            for item, latent in zip(unique, per_video, strict=True):
+                computed[item.key or id(item)] = latent.clone()
                 if self.cache is not None and item.key is not None:
-                    self.cache.put(item.key, item.latent)
+                    self.cache.put(item.key, computed[item.key])
+            for item in missing:
+                item.latent = computed[item.key or id(item)]
         latents = torch.stack([item.latent for item in items]).to(core.device)
         labels = torch.tensor([item.label for item in items], dtype=torch.float32)
         if core.modulator is None:
