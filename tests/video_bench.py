@@ -34,7 +34,8 @@ def write_motion_features(folder: Path, table: pd.DataFrame, seed: int = 0) -> P
         name = Path(video).stem
         for kind, width in (("slow", 2048), ("fast", 256)):
             (folder / kind).mkdir(parents=True, exist_ok=True)
-            np.save(folder / kind / f"{name}.npy", rng.standard_normal((2, width)), allow_pickle=False)
+            values = rng.standard_normal((2, width))
+            np.save(folder / kind / f"{name}.npy", values, allow_pickle=False)
     return folder
 
 

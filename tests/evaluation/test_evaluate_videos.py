@@ -41,7 +41,8 @@ def test_a_video_model_on_a_video_database_gives_every_metric(konvid, tmp_path) 
     assert set(predictions["media"]) == {"video"} and len(predictions) == 30
     labels = pd.read_csv(Path(spec.split("=", 1)[1]) / "KoNViD_1k_mos.csv", dtype=str)
     mos = {f"{i}.mp4": float(m) for i, m in zip(labels["flickr_id"], labels["mos"], strict=True)}
-    pairs = [(s, mos[Path(p).name]) for p, s in zip(predictions["path"], predictions["score"])]
+    names = [Path(p).name for p in predictions["path"]]
+    pairs = [(s, mos[n]) for n, s in zip(names, predictions["score"], strict=True)]
     expected = metrics.evaluate_predictions(*zip(*pairs, strict=True))
     for key in ("srcc", "krcc", "plcc", "plcc_fitted", "plcc_cubic", "rmse", "rmse_cubic"):
         assert row[key] == pytest.approx(expected[key], abs=1e-12), key
