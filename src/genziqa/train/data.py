@@ -63,7 +63,9 @@ def training_media(train_sets: list[Split], val_sets: list[Split]) -> str:
     TrainSetupError when they mix the two."""
     kinds: dict[str, list[str]] = {}
     for split in (*train_sets, *val_sets):
-        kinds.setdefault(split.media, []).append(split.name)
+        names = kinds.setdefault(split.media, [])
+        if split.name not in names:
+            names.append(split.name)
     if len(kinds) > 1:
         raise TrainSetupError(
             f"the training data mix images ({', '.join(kinds['image'])}) and videos "
