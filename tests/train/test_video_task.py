@@ -162,3 +162,30 @@ def test_a_missing_feature_file_is_skipped_with_its_reason(bench, tmp_path) -> N
     assert len(skipped) >= 1 and all("no precomputed motion features" in s for s in skipped)
     assert result.global_step >= 1
     assert np.isfinite(result.best_srcc or 0.0)
+
+
+def test_gradient_checkpointing_keeps_the_video_gradients() -> None:
+    """--gradient-checkpointing recomputes the U-Net in backward: the query-mean recorder the
+    modulator reads must give the same gradients as without it."""
+
+    def gradients(checkpointing: bool):
+        model = GenzVQA.from_pretrained(
+            "genzvqa-tiny", overrides={"image.preprocess.resolution": 32}
+        )
+        if checkpointing:
+            model.image_model.unet.enable_gradient_checkpointing()
+        model.train()
+        generator = torch.Generator().manual_seed(0)
+        latents = torch.randn(2, 2, 4, 4, 4, generator=generator)
+        slow = [torch.randn(2, 2048, generator=generator) for _ in range(2)]
+        fast = [torch.randn(2, 256, generator=generator) for _ in range(2)]
+        noise = torch.randn(2, 1, 4, 4, 4, generator=generator)
+        timesteps = torch.tensor([[5], [50]])
+        output = model(latents=latents, slow=slow, fast=fast, timesteps=timesteps, noise=noise)
+        output.score.sum().backward()
+        return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+    plain, checkpointed = gradients(False), gradients(True)
+    assert set(plain) == set(checkpointed) and any(n.startswith("modulator.") for n in plain)
+    for name, grad in plain.items():
+        assert torch.allclose(grad, checkpointed[name], atol=1e-6), name
