@@ -269,7 +269,7 @@ def _log_step(run: _Run, epoch: int, loss: float, grad_norm: float, rate: float)
     step = run.progress["global_step"]
     run.log(
         f"epoch {epoch + 1} step {step}: loss {loss:.4g}, grad norm {grad_norm:.3g}, "
-        f"{rate:.2f} images/s"
+        f"{rate:.2f} {run.task.unit}/s"
     )
     record = {
         "type": "step",
