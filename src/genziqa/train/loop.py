@@ -87,6 +87,7 @@ def train(
 ) -> TrainResult:
     """Train a GenzIQA model as ``config`` says; write checkpoints and logs under config.out."""
     run = _start(config, resume, log)
+    config = run.config  # epochs resolved for the data's media
     started = time.perf_counter()
     progress = run.progress
     stop = config.max_steps is not None and progress["global_step"] >= config.max_steps
