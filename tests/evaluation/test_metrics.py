@@ -155,6 +155,8 @@ def test_evaluate_predictions_keys_and_json():
         "plcc_fitted",
         "rmse",
         "rmse_fitted",
+        "plcc_cubic",
+        "rmse_cubic",
         "logistic_params",
         "logistic_fallback",
         "lower_better",
@@ -162,3 +164,27 @@ def test_evaluate_predictions_keys_and_json():
     assert len(result["logistic_params"]) == 4
     json.dumps(result)  # plain Python numbers only
     assert result["plcc_fitted"] >= abs(result["plcc"]) - 1e-12
+
+
+def test_plcc_cubic_is_the_reference_polyfit_protocol(strict_warnings):
+    """GenzVQA's test: np.polyfit(pred, mos, 3) on the test set, then Pearson (VIDEO.md 1.9);
+    ours is the same polynomial on a scaled domain, so raw scores of any size stay exact."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    y = np.tanh(2 * x) + 0.1 * rng.normal(size=60)
+    reference = stats.pearsonr(np.polyval(np.polyfit(x, y, 3), x), y).statistic
+    assert metrics.plcc_cubic(x, y) == pytest.approx(reference, abs=1e-12)
+    assert metrics.plcc_cubic(x * 1e4 + 5e5, y) == pytest.approx(reference, abs=1e-9)
+    result = metrics.evaluate_predictions(x, y)
+    assert result["plcc_cubic"] == pytest.approx(reference, abs=1e-12)
+    assert result["plcc_cubic"] >= abs(result["plcc"]) - 1e-12  # a cubic includes the line
+    residual = y - np.polyval(np.polyfit(x, y, 3), x)
+    assert result["rmse_cubic"] == pytest.approx(np.sqrt(np.mean(residual**2)), abs=1e-12)
+
+
+def test_plcc_cubic_with_few_distinct_or_constant_predictions(strict_warnings):
+    assert metrics.plcc_cubic([1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0]) == 0.0
+    # Two distinct values determine only a line: no rank warning, a finite result.
+    assert metrics.plcc_cubic([0.0, 0.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0]) == pytest.approx(
+        stats.pearsonr([0, 0, 1, 1], [1, 2, 3, 4]).statistic
+    )

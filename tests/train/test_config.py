@@ -33,7 +33,8 @@ def test_reference_recipe_defaults() -> None:
         0.01,
         1e-8,
     )
-    assert (config.batch_size, config.epochs, config.grad_clip) == (16, 10, 1.0)
+    assert (config.batch_size, config.for_media("image").epochs, config.grad_clip) == (16, 10, 1.0)
+    assert config.epochs is None  # resolved by the run: 10 for images, 6 for videos
     assert config.loss == "mse" and config.target == "mos" and config.flips
     assert config.mixed_precision == "no"
 
@@ -100,7 +101,8 @@ def test_help_shows_trainconfig_defaults(capsys, monkeypatch) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "--config" in text and "--set" in text
     defaults = TrainConfig(train=("x=y",), out="o")
-    assert f"Passes over the training data (default: {defaults.epochs})." in text
+    assert "Passes over the training data (default: 10 for images, 6 for videos)." in text
+    assert defaults.for_media("image").epochs == 10 and defaults.for_media("video").epochs == 6
     assert f"AdamW learning rate (default: {defaults.lr})." in text
     from genziqa.pretrained import BACKBONE_ALIASES
 

@@ -14,13 +14,17 @@ from .options import (
     BatchSize,
     Device,
     Dtype,
+    Frames,
+    MotionFeatures,
     Offline,
     OutputFolder,
     Quiet,
+    SlowFast,
     Timesteps,
     UsageProblem,
     Workers,
     load_model,
+    load_video_model,
 )
 
 
@@ -62,23 +66,48 @@ def evaluate(
     dtype: Dtype = "auto",
     timesteps: Timesteps = None,
     workers: Workers = None,
+    frames: Frames = None,
+    slowfast: SlowFast = None,
+    motion_features: MotionFeatures = None,
     offline: Offline = False,
     quiet: Quiet = False,
 ) -> int:
-    """SRCC, PLCC (raw and fitted), KRCC, RMSE and N per database; CSV, JSON and plots."""
+    """SRCC, KRCC, PLCC (raw, logistic-fitted, cubic-fitted), RMSE and N per database, images
+    or videos; CSV, JSON and plots."""
     from ..datasets import DatasetError
-    from ..evaluation.evaluate import EvaluationFolderError
+    from ..evaluation.evaluate import (
+        EvaluationFolderError,
+        EvaluationSetupError,
+        has_video_databases,
+    )
     from ..evaluation.evaluate import evaluate as run_evaluation
     from ..evaluation.report import to_markdown
     from ..jobs.runtime import ScoringOptions
+    from ..video.model import is_video_model
     from . import EXIT_OK, EXIT_SOME_FAILED
 
     if split not in ("all", "test"):
         raise UsageProblem(f"--split must be 'all' or 'test', got {split!r}")
     options = ScoringOptions(
-        model, backbone, device=device, dtype=dtype, timesteps=timesteps, offline=offline
+        model,
+        backbone,
+        device=device,
+        dtype=dtype,
+        timesteps=timesteps,
+        offline=offline,
+        frames=frames,
+        slowfast=slowfast,
+        motion_features=motion_features,
     )
-    scorer = load_model(options, quiet=True)
+    try:
+        videos = is_video_model(model) or has_video_databases(list(data))
+    except DatasetError as error:
+        raise UsageProblem(str(error)) from None
+    motion = None
+    if videos:
+        scorer, motion = load_video_model(options, quiet=True)
+    else:
+        scorer = load_model(options, quiet=True)
     if out is None:  # runs/flive/best -> eval-flive-best
         folder = Path(model)
         out = Path(
@@ -94,9 +123,10 @@ def evaluate(
             overwrite=overwrite,
             batch_size=batch_size,
             num_workers=workers,
+            motion=motion,
             log=(lambda text: None) if quiet else (lambda text: err.print(text, markup=False)),
         )
-    except (DatasetError, EvaluationFolderError) as error:
+    except (DatasetError, EvaluationFolderError, EvaluationSetupError) as error:
         raise UsageProblem(str(error)) from None
     Console(highlight=False, soft_wrap=True).print(to_markdown(results), markup=False)
     if not quiet:

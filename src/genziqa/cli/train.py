@@ -1,4 +1,5 @@
-"""``genziqa train``: train prompts and cross-attention LoRA (the reference recipe by default).
+"""``genziqa train``: train prompts and cross-attention LoRA (the reference recipe by default);
+on video databases GenzVQA (prompts, LoRA and the temporal modulator).
 
 Settings come from ``--config run.json``, then ``--set key=value`` (dotted keys, any field of
 ``genziqa.train.TrainConfig``), then the everyday flags below; every default lives in
@@ -13,20 +14,23 @@ from typing import Annotated
 import typer
 
 from .console import err, quiet_libraries
-from .options import UsageProblem
+from .options import MotionFeatures, SlowFast, UsageProblem
 
 EPILOG = (
     "Any other setting: --set KEY=VALUE with a TrainConfig field, dotted for the model, e.g. "
     "--set model.lora.rank=8 --set model.prompts.n_ctx=8 --set weight_decay=0 --set "
-    "target=unit. Several GPUs: accelerate launch -m genziqa train ... (same flags; "
+    "target=unit; for videos --set video.train_frames=12 --set video.motion_cache=DIR. "
+    "Several GPUs: accelerate launch -m genziqa train ... (same flags; "
     "--batch-size is per process)."
 )
 
 
 def _default(name: str) -> str:
     from ..pretrained import BACKBONE_ALIASES
-    from ..train.config import default_of
+    from ..train.config import EPOCHS, default_of
 
+    if name == "epochs":
+        return f" (default: {EPOCHS['image']} for images, {EPOCHS['video']} for videos)."
     value = default_of(name)
     if name == "model":  # the alias: a hub id is too long to show whole in a help column
         aliases = {source: alias for alias, source in BACKBONE_ALIASES.items()}
@@ -144,11 +148,14 @@ def train(
     tensorboard: Annotated[
         bool | None, typer.Option("--tensorboard", help="Also log to TensorBoard.")
     ] = None,
+    slowfast: SlowFast = None,
+    motion_features: MotionFeatures = None,
     cpu: Annotated[
         bool | None, typer.Option("--cpu", help="Train on the CPU even if a GPU is there.")
     ] = None,
 ) -> int:
-    """Train prompts and cross-attention LoRA on one or more databases (reference recipe)."""
+    """Train prompts and cross-attention LoRA on image databases (GenzIQA), or with the temporal
+    modulator on video databases (GenzVQA); the reference recipe by default."""
     from ..backbone import BackboneNotFoundError
     from ..datasets import DatasetError
     from ..train import TrainSetupError, build_train_config
@@ -175,6 +182,8 @@ def train(
         "val_every": val_every,
         "save_every": save_every,
         "max_steps": max_steps,
+        "video.slowfast": slowfast,
+        "video.motion_features": motion_features,
         "tensorboard": tensorboard,
         "cpu": cpu,
     }

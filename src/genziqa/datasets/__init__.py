@@ -69,6 +69,7 @@ __all__ = [
     "load_spec",
     "load_specs",
     "load_table",
+    "media_of",
     "parse_options",
     "parse_spec",
 ]
@@ -196,6 +197,25 @@ def load_specs(specs: Sequence[str]) -> list[tuple[str, pd.DataFrame, bool]]:
         seen[name] = seen.get(name, 0) + 1
         loaded.append((name if seen[name] == 1 else f"{name}-{seen[name]}", table, lower_better))
     return loaded
+
+
+def media_of(spec: str, table: pd.DataFrame) -> str:
+    """What the rows of a loaded ``NAME=ROOT`` are, "image" or "video": the adapter's
+    ``DatasetInfo.media``, or, for adapters that read any files (csv, synthetic), the files'
+    extensions (every row a video extension -> "video"). DatasetError for a table mixing both."""
+    if get_adapter(parse_spec(str(spec).partition(",")[0])[0]).info.media == "video":
+        return "video"
+    from ..io.images import IMAGE_EXTENSIONS
+    from ..io.video import VIDEO_EXTENSIONS
+
+    suffixes = {os.path.splitext(str(p))[1].lower() for p in table["path"]}
+    videos = {s for s in suffixes if s in VIDEO_EXTENSIONS and s not in IMAGE_EXTENSIONS}
+    if videos and videos != suffixes:
+        raise DatasetError(
+            f"{spec}: the table mixes video files ({', '.join(sorted(videos))}) with other "
+            f"files ({', '.join(sorted(suffixes - videos))}); expected images or videos only"
+        )
+    return "video" if videos else "image"
 
 
 def describe_datasets() -> list[DatasetInfo]:

@@ -77,8 +77,14 @@ INFO = DatasetInfo(
 
 
 def read(root: Path) -> pd.DataFrame:
-    """Canonical table of the synthetic benchmark; split and ref_id from the CSV."""
+    """Canonical table of the synthetic benchmark; split and ref_id from the CSV. A folder
+    holding the synthetic VIDEO benchmark (``genziqa make-synthetic --video``) is read by
+    its adapter, so ``synthetic=ROOT`` works for both."""
+    from . import synthetic_video
+
     path = root / LABELS
+    if not path.is_file() and (root / synthetic_video.LABELS).is_file():
+        return synthetic_video.read(root)
     labels = read_csv(path, ["image", "mos", "ref_id", "split"], what="the synthetic label CSV")
     return make_table(
         INFO,

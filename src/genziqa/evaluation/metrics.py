@@ -1,8 +1,10 @@
 """Correlation and error metrics between predicted scores and subjective labels.
 
 SRCC is the primary metric of IQA; PLCC, KRCC and RMSE are reported beside it. PLCC and RMSE
-come in two forms: raw (`plcc`, `rmse`) and after the 4-parameter logistic map
-(`plcc_fitted`, `rmse_fitted`) of VQEG, which METHOD.md requires to be labelled as such.
+come in three forms: raw (`plcc`, `rmse`), after the 4-parameter logistic map
+(`plcc_fitted`, `rmse_fitted`) of VQEG, which METHOD.md requires to be labelled as such, and
+after the cubic polynomial the GenzVQA reference fits on the test set itself
+(`plcc_cubic`, `rmse_cubic`: `np.polyfit(pred, mos, 3)`, then Pearson; VIDEO.md 1.9).
 
 Defined behaviour (every function, tested in tests/test_metrics.py):
 - Inputs: lists, numpy arrays or torch tensors (moved to the CPU first), one value per image.
@@ -217,18 +219,37 @@ def rmse_fitted(pred: Any, mos: Any) -> float:
     return float(np.sqrt(np.mean((fit_logistic(p, m)(p) - m) ** 2)))
 
 
+def fit_cubic(pred: Any, mos: Any) -> np.polynomial.Polynomial:
+    """The least-squares cubic from predictions to labels, as the GenzVQA reference fits it
+    (``np.polyfit(pred, mos, deg=3)`` on the evaluated set; the same polynomial, computed on
+    a scaled domain so raw scores of any magnitude stay well conditioned). With fewer than 4
+    distinct predictions the degree drops to what they determine (a constant for one)."""
+    p, m, _ = valid_pairs(pred, mos)
+    degree = min(3, len(np.unique(p)) - 1)
+    if degree == 0:
+        return np.polynomial.Polynomial([float(m.mean())])
+    return np.polynomial.Polynomial.fit(p, m, degree)
+
+
+def plcc_cubic(pred: Any, mos: Any) -> float:
+    """PLCC after the reference's in-sample cubic polynomial fit (VIDEO.md 1.9)."""
+    p, m, _ = valid_pairs(pred, mos)
+    return _pearson(fit_cubic(p, m)(p), m)
+
+
 def evaluate_predictions(pred: Any, mos: Any, lower_better: bool = False) -> dict[str, Any]:
     """All metrics at once, as plain Python numbers (JSON-ready).
 
-    Keys: n, n_dropped, srcc, krcc, plcc, plcc_fitted, rmse, rmse_fitted, logistic_params
-    (b1..b4), logistic_fallback, lower_better. With `lower_better=True` every metric compares
-    the predictions with the negated labels (-mos); the fitted parameters map onto -mos, and
-    the RMSEs keep the label's units.
+    Keys: n, n_dropped, srcc, krcc, plcc, plcc_fitted, rmse, rmse_fitted, plcc_cubic,
+    rmse_cubic, logistic_params (b1..b4), logistic_fallback, lower_better. With
+    `lower_better=True` every metric compares the predictions with the negated labels
+    (-mos); the fitted parameters map onto -mos, and the RMSEs keep the label's units.
     """
     p, m, n_dropped = valid_pairs(pred, mos)
     target = -m if lower_better else m
     fit = fit_logistic(p, target)
     fitted = fit(p)
+    cubic = fit_cubic(p, target)(p)
     return {
         "n": len(p),
         "n_dropped": n_dropped,
@@ -238,6 +259,8 @@ def evaluate_predictions(pred: Any, mos: Any, lower_better: bool = False) -> dic
         "plcc_fitted": _pearson(fitted, target),
         "rmse": rmse(p, target),
         "rmse_fitted": float(np.sqrt(np.mean((fitted - target) ** 2))),
+        "plcc_cubic": _pearson(cubic, target),
+        "rmse_cubic": float(np.sqrt(np.mean((cubic - target) ** 2))),
         "logistic_params": tuple(fit.params),
         "logistic_fallback": fit.fallback,
         "lower_better": bool(lower_better),

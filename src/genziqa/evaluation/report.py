@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import fit_logistic
+from .metrics import fit_cubic, fit_logistic
 
 
 def to_markdown(results: pd.DataFrame) -> str:
@@ -29,8 +29,10 @@ def plot_scatter(
     metrics: dict,
     path: Path,
     log: Callable[[str], None] = print,
+    unit: str = "images",
 ) -> Path | None:
-    """Prediction against MOS with the fitted logistic curve, as a PNG."""
+    """Prediction against MOS with the fitted logistic curve and the reference's cubic
+    polynomial, as a PNG; ``unit`` names the points (images, videos)."""
     try:
         import matplotlib
 
@@ -41,10 +43,12 @@ def plot_scatter(
         return None
     fit = fit_logistic(prediction, mos)
     figure, axes = plt.subplots(figsize=(5, 4), dpi=120)
-    axes.scatter(prediction, mos, s=8, alpha=0.6, label="images")
+    axes.scatter(prediction, mos, s=8, alpha=0.6, label=unit)
     xs = np.linspace(np.min(prediction), np.max(prediction), 200)
     label = "linear fit (logistic failed)" if fit.fallback else "4-parameter logistic fit"
     axes.plot(xs, fit(xs), color="crimson", linewidth=1.5, label=label)
+    axes.plot(xs, fit_cubic(prediction, mos)(xs), color="teal", linewidth=1, linestyle="--",
+              label="cubic polynomial fit")  # fmt: skip
     axes.set_xlabel("prediction")
     axes.set_ylabel("MOS")
     axes.set_title(

@@ -15,10 +15,54 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import GenzIQAConfig, build_dataclass, replace_fields, to_jsonable
+from ..video.config import VIDEO_TIMESTEPS, GenzVQAConfig, ModulatorConfig
+from ..video.motion import MotionRecipe
+
+EPOCHS = {"image": 10, "video": 6}
+"""The recipe's epochs when ``epochs`` is not given: GenzIQA 10 (METHOD.md), GenzVQA 6
+(VIDEO.md 1.8, ``--num_train_epochs 6``)."""
 
 
 class TrainSetupError(ValueError):
     """The run cannot start as configured (a usage problem, not a bug): said in one line."""
+
+
+@dataclass(frozen=True)
+class VideoTrainConfig:
+    """GenzVQA training (used only when the training data are videos; VIDEO.md 1.2-1.8).
+
+    The video model around the image model ``TrainConfig.model``: ``train_frames`` frames
+    per video in training (12 in the reference), ``frames`` when validating and scoring (8),
+    the scoring ``timesteps`` (9, 34, 59, 84), ``short_videos``, the temporal ``modulator``
+    and the SlowFast clip ``motion`` recipe (the fields of ``genziqa.video.GenzVQAConfig``).
+    Where motion features come from: ``motion_features`` (a folder with ``slow/`` and
+    ``fast/`` precomputed ``.npy`` files, the reference's layout) or SlowFast R50 weights
+    ``slowfast`` (converted by ``genziqa convert-slowfast``; None = the default place), its
+    features computed once per video and kept in ``motion_cache`` ("auto" = the genziqa
+    cache, null = not kept).
+    """
+
+    frames: int = 8
+    train_frames: int = 12
+    timesteps: tuple[int, ...] = VIDEO_TIMESTEPS
+    short_videos: Literal["repeat", "error"] = "repeat"
+    modulator: ModulatorConfig | None = field(default_factory=ModulatorConfig)
+    motion: MotionRecipe = field(default_factory=MotionRecipe)
+    motion_features: str | None = None
+    slowfast: str | None = None
+    motion_cache: str | None = "auto"
+
+    def model_config(self, image: GenzIQAConfig) -> GenzVQAConfig:
+        """The GenzVQA config this run trains, with ``image`` scoring every frame."""
+        return GenzVQAConfig(
+            image=image,
+            frames=self.frames,
+            train_frames=self.train_frames,
+            timesteps=tuple(self.timesteps),
+            short_videos=self.short_videos,
+            modulator=self.modulator,
+            motion=self.motion,
+        )
 
 
 @dataclass(frozen=True)
@@ -29,9 +73,10 @@ class TrainConfig:
     out: str
     val: tuple[str, ...] = ()
     model: GenzIQAConfig = field(default_factory=GenzIQAConfig)
+    video: VideoTrainConfig = field(default_factory=VideoTrainConfig)
     train_split: Literal["train", "all"] = "train"
     split_seed: int = 0
-    epochs: int = 10
+    epochs: int | None = None  # None: the recipe's, EPOCHS[media] (10 images, 6 videos)
     batch_size: int = 16
     lr: float = 1e-4
     weight_decay: float = 0.01
@@ -58,7 +103,7 @@ class TrainConfig:
         if not self.train:
             raise ValueError("at least one training dataset (NAME=ROOT) is needed")
         for name in ("epochs", "batch_size", "val_batch_size", "log_every", "val_every"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.grad_clip <= 0:
             raise ValueError("lr and grad_clip must be > 0")
@@ -70,6 +115,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(dataclasses.asdict(self))
+
+    def for_media(self, media: str) -> TrainConfig:
+        """This config with the recipe's epochs for ``media`` when none were given."""
+        if self.epochs is not None:
+            return self
+        return dataclasses.replace(self, epochs=EPOCHS[media])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from ..datasets import load_specs
+from ..datasets import load_specs, media_of
 from ..datasets.splits import apply_split
 from ..io.durable import file_digest
 from ..io.images import ImageError
@@ -34,11 +34,12 @@ from .latent_cache import LatentCache, latent_key
 
 @dataclass
 class Split:
-    """One dataset's rows for a role (train or validation)."""
+    """One dataset's rows for a role (train or validation); ``media``: image or video."""
 
     name: str
     table: pd.DataFrame
     lower_better: bool
+    media: str = "image"
 
 
 def load_splits(
@@ -50,10 +51,28 @@ def load_splits(
 
 def load_tables(specs: tuple[str, ...], split_seed: int) -> list[tuple[str, Split]]:
     """(spec, whole table with its split column) per spec, each database loaded once."""
-    return [
-        (spec, Split(name, apply_split(table, seed=split_seed), lower_better))
-        for spec, (name, table, lower_better) in zip(specs, load_specs(specs), strict=True)
-    ]
+    tables = []
+    for spec, (name, table, lower_better) in zip(specs, load_specs(specs), strict=True):
+        media = media_of(spec, table)
+        tables.append((spec, Split(name, apply_split(table, seed=split_seed), lower_better, media)))
+    return tables
+
+
+def training_media(train_sets: list[Split], val_sets: list[Split]) -> str:
+    """ "image" (GenzIQA) or "video" (GenzVQA): what every training and validation set holds;
+    TrainSetupError when they mix the two."""
+    kinds: dict[str, list[str]] = {}
+    for split in (*train_sets, *val_sets):
+        names = kinds.setdefault(split.media, [])
+        if split.name not in names:
+            names.append(split.name)
+    if len(kinds) > 1:
+        raise TrainSetupError(
+            f"the training data mix images ({', '.join(kinds['image'])}) and videos "
+            f"({', '.join(kinds['video'])}); train GenzIQA on image databases or GenzVQA on "
+            "video databases, not both in one run"
+        )
+    return next(iter(kinds), "image")
 
 
 def select_rows(
@@ -74,7 +93,7 @@ def select_rows(
             raise TrainSetupError(
                 f"{spec}: no rows for {role} (splits present: {set(table['split'])})"
             )
-        splits.append(Split(name, chosen.reset_index(drop=True), lower_better))
+        splits.append(Split(name, chosen.reset_index(drop=True), lower_better, whole.media))
     return splits
 
 

@@ -33,14 +33,16 @@ from ..provenance import provenance
 from ..seeding import stable_seed
 from .checkpoint import append_log, check_resume, latest_state, load_state, save_model, save_state
 from .config import TrainConfig, TrainSetupError
-from .data import LabelledImages, Split, collate_items, load_splits, load_tables, select_rows
-from .task import ImageTask
+from .data import Split, collate_items, load_splits, load_tables, select_rows, training_media
+from .task import ImageTask, make_task
 from .validate import mean_or_none, mean_srcc, validate
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
 
     from ..model import GenzIQA
+    from ..video.model import GenzVQA
+    from .video_task import VideoTask
 
 
 @dataclass
@@ -60,15 +62,15 @@ class _Run:
 
     config: TrainConfig
     out: Path
-    task: ImageTask
+    task: ImageTask | VideoTask
     accelerator: Accelerator
     model: Any  # the prepared (possibly wrapped) model
-    core: GenzIQA
+    core: GenzIQA | GenzVQA
     optimizer: torch.optim.Optimizer
     parameters: list[torch.nn.Parameter]
     progress: dict[str, Any]
-    train_data: LabelledImages
-    val_data: list[tuple[Split, LabelledImages]]
+    train_data: Any  # LabelledImages or LabelledVideos
+    val_data: list[tuple[Split, Any]]
     provenance: dict
     log: Callable[[str], None]
     history: list[dict] = field(default_factory=list)
@@ -85,6 +87,7 @@ def train(
 ) -> TrainResult:
     """Train a GenzIQA model as ``config`` says; write checkpoints and logs under config.out."""
     run = _start(config, resume, log)
+    config = run.config  # epochs resolved for the data's media
     started = time.perf_counter()
     progress = run.progress
     stop = config.max_steps is not None and progress["global_step"] >= config.max_steps
@@ -112,6 +115,14 @@ def _start(config: TrainConfig, resume: bool, log: Callable[[str], None]) -> _Ru
     from accelerate import Accelerator
 
     out = Path(config.out)
+    tables = load_tables(config.train, config.split_seed)
+    train_sets = select_rows(tables, "train", config.train_split)
+    if config.val:
+        val_sets = load_splits(config.val, "val", config.split_seed)
+    else:
+        val_sets = select_rows(tables, "val-of-train")
+    media = training_media(train_sets, val_sets)
+    config = config.for_media(media)  # the recipe's epochs: 10 for images, 6 for videos
     config = check_resume(config, out) if resume else config
     if config.tensorboard:
         import importlib.util
@@ -134,14 +145,7 @@ def _start(config: TrainConfig, resume: bool, log: Callable[[str], None]) -> _Ru
         accelerator.init_trackers("genziqa", config={"lr": config.lr, "batch": config.batch_size})
 
     run_provenance = provenance()
-    tables = load_tables(config.train, config.split_seed)
-    train_sets = select_rows(tables, "train", config.train_split)
-    if config.val:
-        val_sets = load_splits(config.val, "val", config.split_seed)
-    else:
-        val_sets = select_rows(tables, "val-of-train")
-
-    task = ImageTask(config)
+    task = make_task(config, media)
     model = task.build_model()
     model.to(accelerator.device)
     parameters = model.trainable_parameters()
@@ -162,7 +166,7 @@ def _start(config: TrainConfig, resume: bool, log: Callable[[str], None]) -> _Ru
     }
     progress["num_processes"] = accelerator.num_processes
     prepared, optimizer = accelerator.prepare(model, optimizer)
-    core: GenzIQA = accelerator.unwrap_model(prepared)
+    core = accelerator.unwrap_model(prepared)
     train_data, val_data = task.datasets(core, train_sets, val_sets)
     run = _Run(
         config, out, task, accelerator, prepared, core, optimizer, parameters, progress,
@@ -170,7 +174,7 @@ def _start(config: TrainConfig, resume: bool, log: Callable[[str], None]) -> _Ru
     )  # fmt: skip
     if run.main:
         log(
-            f"Training on {len(train_data)} images ({', '.join(s.name for s in train_sets)}), "
+            f"Training on {len(train_data)} {task.unit} ({', '.join(s.name for s in train_sets)}), "
             f"validating on {', '.join(f'{s.name} ({len(s.table)})' for s in val_sets)}; "
             f"{sum(p.numel() for p in parameters):,} trainable parameters; device "
             f"{accelerator.device}"
@@ -186,7 +190,7 @@ def _start(config: TrainConfig, resume: bool, log: Callable[[str], None]) -> _Ru
 
 def _resumed_progress(
     out: Path,
-    model: GenzIQA,
+    model: GenzIQA | GenzVQA,
     optimizer: torch.optim.Optimizer,
     accelerator: Accelerator,
     log: Callable[[str], None],
@@ -218,7 +222,7 @@ def _epoch_loader(run: _Run, epoch: int):
         run.train_data,
         batch_size=config.batch_size,
         sampler=order,
-        num_workers=config.num_workers,
+        num_workers=run.task.num_workers,
         collate_fn=collate_items,
     )
     loader = accelerator.prepare_data_loader(loader, device_placement=False)
@@ -266,7 +270,7 @@ def _log_step(run: _Run, epoch: int, loss: float, grad_norm: float, rate: float)
     step = run.progress["global_step"]
     run.log(
         f"epoch {epoch + 1} step {step}: loss {loss:.4g}, grad norm {grad_norm:.3g}, "
-        f"{rate:.2f} images/s"
+        f"{rate:.2f} {run.task.unit}/s"
     )
     record = {
         "type": "step",

@@ -1,8 +1,8 @@
 """The image task: what the training loop needs to know about training GenzIQA on images.
 
 The loop (``loop.py``) is generic: it asks the task for the model, the datasets, a batch of
-model inputs with labels, the loss of a training step and the scores for validation. A video
-task plugs into the same loop with its own file.
+model inputs with labels, the loss of a training step and the scores for validation. The
+video task (GenzVQA) plugs into the same loop from ``video_task.py``; ``make_task`` picks one.
 
 Recipe (METHOD.md): MSE between the score and the raw MOS (or 1 - batch PLCC), one timestep
 per image drawn uniformly from ``scoring.train_timesteps`` with fresh noise, both drawn from a
@@ -29,6 +29,8 @@ from .latent_cache import LatentCache, settings_key, vae_fingerprint
 if TYPE_CHECKING:
     from torch import nn
 
+    from .video_task import VideoTask
+
 
 def plcc_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(1 - Pearson correlation) / 2 within the batch: blind to the score's offset and scale."""
@@ -46,10 +48,13 @@ LOSSES = {"mse": F.mse_loss, "plcc": plcc_loss}
 class ImageTask:
     """GenzIQA on labelled images, with VAE latents cached on disk."""
 
+    unit = "images"
+
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         self.cache: LatentCache | None = None
         self.settings = ""
+        self.num_workers = config.num_workers
 
     def build_model(self) -> GenzIQA:
         model = GenzIQA.from_config(self.config.model, init_seed=self.config.seed)
@@ -131,6 +136,15 @@ class ImageTask:
     def predict(self, core: GenzIQA, latents: torch.Tensor) -> torch.Tensor:
         """Scores (n,) at the fixed scoring timesteps, for validation."""
         return core(latents=latents).score
+
+
+def make_task(config: TrainConfig, media: str) -> ImageTask | VideoTask:
+    """The task for the training data's media: images -> ImageTask, videos -> VideoTask."""
+    if media == "video":
+        from .video_task import VideoTask
+
+        return VideoTask(config)
+    return ImageTask(config)
 
 
 def _latent_cache(config: TrainConfig) -> LatentCache | None:

@@ -21,14 +21,17 @@ if TYPE_CHECKING:
     from accelerate import Accelerator
 
     from ..model import GenzIQA
+    from ..video.model import GenzVQA
     from .task import ImageTask
+    from .video_data import LabelledVideos
+    from .video_task import VideoTask
 
 
 @torch.no_grad()
 def validate(
-    task: ImageTask,
-    model_core: GenzIQA,
-    val_data: list[tuple[Split, LabelledImages]],
+    task: ImageTask | VideoTask,
+    model_core: GenzIQA | GenzVQA,
+    val_data: list[tuple[Split, LabelledImages | LabelledVideos]],
     config: TrainConfig,
     accelerator: Accelerator,
     log: Callable[[str], None] | None,
@@ -50,7 +53,7 @@ def validate(
                 data,
                 batch_size=config.val_batch_size,
                 sampler=mine,
-                num_workers=config.num_workers,
+                num_workers=task.num_workers,
                 collate_fn=collate_items,
             )
             pairs: list[tuple[float, float]] = []
