@@ -95,7 +95,7 @@ SlowFast = Annotated[
     typer.Option(
         metavar="FILE",
         help="Videos: SlowFast R50 weights converted by `genziqa convert-slowfast` (default: "
-        "slowfast_r50.safetensors in the genziqa cache).",
+        "where it writes them, in the genziqa cache).",
     ),
 ]
 MotionFeatures = Annotated[
