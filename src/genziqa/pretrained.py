@@ -170,8 +170,7 @@ def write_model_folder(
         meta["backbone_digests"] = backbone_digests
     payload = {**config.to_dict(), "_genziqa": meta}
     (folder / config_name).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    if config_name == CONFIG_NAME:  # model cards describe image models (GenzVQA: not yet)
-        write_model_card(folder)
+    write_model_card(folder)  # image model folders only (GenzVQA cards: not yet)
     return folder
 
 
@@ -319,6 +318,8 @@ def write_model_card(folder: str | Path, name: str | None = None) -> Path | None
     """
     folder = Path(folder)
     path = folder / CARD_NAME
+    if not (folder / CONFIG_NAME).is_file():  # a GenzVQA folder: its card is not written yet
+        return None
     if path.is_file() and CARD_MARK not in path.read_text(errors="replace"):
         return None
     path.write_text(model_card(folder, name))
