@@ -284,9 +284,12 @@ def _check_arguments(
     return [k for k in DISTORTIONS if k in kinds]
 
 
-def _claim_folder(root: Path, arguments: dict[str, object]) -> None:
-    """Refuse a folder whose benchmark was made with other arguments; record ours."""
-    stored_path = root / ARGUMENTS
+def claim_folder(
+    root: Path, arguments: dict[str, object], labels: str = LABELS, record: str = ARGUMENTS
+) -> None:
+    """Refuse a folder whose benchmark was made with other arguments; record ours (in
+    ``record``, beside the benchmark's ``labels`` file; the video benchmark has its own)."""
+    stored_path = root / record
     if stored_path.is_file():
         try:
             stored = json.loads(stored_path.read_text())
@@ -297,9 +300,9 @@ def _claim_folder(root: Path, arguments: dict[str, object]) -> None:
                 f"{stored_path}: this folder holds a benchmark made with {stored}; refusing to "
                 f"write one made with {arguments} into it (use another folder)"
             )
-    elif (root / LABELS).exists():
+    elif (root / labels).exists():
         raise ValueError(
-            f"{root / LABELS} exists without {ARGUMENTS}, so its arguments are unknown; "
+            f"{root / labels} exists without {record}, so its arguments are unknown; "
             "refusing to overwrite it (use another folder)"
         )
     root.mkdir(parents=True, exist_ok=True)
@@ -354,7 +357,7 @@ def make_benchmark(
             f"{len(photos)} contents; expected both train and test to hold at least one"
         )
 
-    _claim_folder(root, arguments)
+    claim_folder(root, arguments)
     (root / "images").mkdir(exist_ok=True)
     for image, photo, kind, level in table[["image", "ref_id", "distortion", "level"]].itertuples(
         index=False

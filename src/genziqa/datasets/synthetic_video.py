@@ -44,7 +44,6 @@ and the ranking across kinds at one level is arbitrary. Splits are content-disjo
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -57,6 +56,7 @@ import pandas as pd
 
 from ..seeding import stable_seed
 from .base import DatasetInfo, make_table, read_csv, text_column, to_float
+from .synthetic import claim_folder
 
 BLUR_SIGMAS = (0.5, 0.9, 1.4, 2.1, 3.0)  # px at size 64
 NOISE_STDS = (6.0, 12.0, 20.0, 32.0, 48.0)
@@ -335,28 +335,6 @@ def _check_arguments(
     return [k for k in KINDS if k in kinds]
 
 
-def _claim_folder(root: Path, arguments: dict[str, object]) -> None:
-    """Refuse a folder whose benchmark was made with other arguments; record ours."""
-    stored_path = root / ARGUMENTS
-    if stored_path.is_file():
-        try:
-            stored = json.loads(stored_path.read_text())
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{stored_path}: cannot read it as JSON: {error}") from error
-        if stored != arguments:
-            raise ValueError(
-                f"{stored_path}: this folder holds a benchmark made with {stored}; refusing to "
-                f"write one made with {arguments} into it (use another folder)"
-            )
-    elif (root / LABELS).exists():
-        raise ValueError(
-            f"{root / LABELS} exists without {ARGUMENTS}, so its arguments are unknown; "
-            "refusing to overwrite it (use another folder)"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    stored_path.write_text(json.dumps(arguments, indent=2) + "\n")
-
-
 def make_video_benchmark(
     root: str | os.PathLike[str],
     size: int = 64,
@@ -416,7 +394,7 @@ def make_video_benchmark(
             f"{len(photos)} contents; expected both train and test to hold at least one"
         )
 
-    _claim_folder(root, arguments)
+    claim_folder(root, arguments, LABELS, ARGUMENTS)
     (root / "videos").mkdir(exist_ok=True)
     for video, photo, kind, level in table[["video", "ref_id", "distortion", "level"]].itertuples(
         index=False
