@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..config import GenzIQAConfig, build_dataclass, replace_fields, to_jsonable
 from ..video.config import VIDEO_TIMESTEPS, GenzVQAConfig, ModulatorConfig
-from ..video.motion import MotionRecipe
+from ..video.frames import MotionRecipe
 
 EPOCHS = {"image": 10, "video": 6}
 """The recipe's epochs when ``epochs`` is not given: GenzIQA 10 (METHOD.md), GenzVQA 6

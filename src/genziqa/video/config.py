@@ -26,7 +26,9 @@ from ..config import (
     spaced_timesteps,
     to_jsonable,
 )
-from .motion import FAST_DIM, SLOW_DIM, MotionRecipe
+from .frames import MotionRecipe
+
+SLOW_DIM, FAST_DIM = 2048, 256  # SlowFast R50 feature widths (slow and fast pathways)
 
 VIDEO_TIMESTEPS: tuple[int, ...] = spaced_timesteps(4)
 """The reference's video scoring timesteps: (9, 34, 59, 84)."""

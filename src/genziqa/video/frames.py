@@ -15,10 +15,13 @@ count a container header claims. Two samplers, kept apart as in the reference co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "clip_rate",
@@ -122,6 +125,8 @@ def slow_pathway_indices(clip_frames: int = 32, alpha: int = 4) -> list[int]:
     _check_count("alpha", alpha)
     if clip_frames // alpha < 1:
         raise ValueError(f"clip_frames ({clip_frames}) must be at least alpha ({alpha})")
+    import torch
+
     return torch.linspace(0, clip_frames - 1, clip_frames // alpha).long().tolist()
 
 
@@ -137,9 +142,56 @@ def to_chw_tensor(frames: np.ndarray | Sequence[np.ndarray]) -> torch.Tensor:
         raise ValueError(
             f"expected uint8 RGB frames shaped (n, H, W, 3), got {array.dtype} {array.shape}"
         )
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
 
 
 def _check_count(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MotionRecipe:
+    """How clips are cut and prepared (defaults: SimpleVQA's recipe, VIDEO.md 2.2).
+
+    ``min_clips`` pads short videos by repeating the last clip (SimpleVQA: 8 for KoNViD-1k
+    and LSVQ, 20 for YouTube-UGC); ``max_clips`` keeps only the first clips (None = all);
+    ``mode`` is "start" (SimpleVQA) or "mid" (MinimalisticVQA's centred clips).
+    """
+
+    clip_frames: int = 32
+    size: int = 224
+    mean: float = 0.45
+    std: float = 0.225
+    min_clips: int = 8
+    max_clips: int | None = None
+    mode: ClipMode = "start"
+
+    def __post_init__(self) -> None:
+        if self.clip_frames < 4 or self.clip_frames % 4:
+            raise ValueError(f"clip_frames must be a multiple of 4, got {self.clip_frames}")
+        if self.size < 32 or self.size % 32:
+            raise ValueError(f"size must be a multiple of 32, got {self.size}")
+        if not self.std > 0:
+            raise ValueError(f"std must be > 0, got {self.std}")
+        motion_clips(
+            1,
+            1.0,
+            clip_frames=self.clip_frames,
+            min_clips=self.min_clips,
+            max_clips=self.max_clips,
+            mode=self.mode,
+        )
+
+    def clips(self, num_frames: int, fps: float | None) -> list[tuple[int, ...]]:
+        """The decoded-frame indices of each clip for a video of ``num_frames`` at ``fps``."""
+        return motion_clips(
+            num_frames,
+            fps,
+            clip_frames=self.clip_frames,
+            min_clips=self.min_clips,
+            max_clips=self.max_clips,
+            mode=self.mode,
+        )

@@ -33,7 +33,7 @@ import hashlib
 import os
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .frames import ClipMode, motion_clips, needed_indices, slow_pathway_indices
+from .config import FAST_DIM, SLOW_DIM
+from .frames import MotionRecipe, needed_indices, slow_pathway_indices
 
 if TYPE_CHECKING:
     from ..io.features import MotionFeatureCache
@@ -64,7 +65,6 @@ __all__ = [
     "motion_features",
 ]
 
-SLOW_DIM, FAST_DIM = 2048, 256
 _FORMAT = "genziqa-slowfast-r50"
 
 # --------------------------------------------------------------------------------------------
@@ -291,51 +291,6 @@ def _check_pathways(slow: torch.Tensor, fast: torch.Tensor) -> None:
 # --------------------------------------------------------------------------------------------
 # The feature recipe
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MotionRecipe:
-    """How clips are cut and prepared (defaults: SimpleVQA's recipe, VIDEO.md 2.2).
-
-    ``min_clips`` pads short videos by repeating the last clip (SimpleVQA: 8 for KoNViD-1k
-    and LSVQ, 20 for YouTube-UGC); ``max_clips`` keeps only the first clips (None = all);
-    ``mode`` is "start" (SimpleVQA) or "mid" (MinimalisticVQA's centred clips).
-    """
-
-    clip_frames: int = 32
-    size: int = 224
-    mean: float = 0.45
-    std: float = 0.225
-    min_clips: int = 8
-    max_clips: int | None = None
-    mode: ClipMode = "start"
-
-    def __post_init__(self) -> None:
-        if self.clip_frames < 4 or self.clip_frames % 4:
-            raise ValueError(f"clip_frames must be a multiple of 4, got {self.clip_frames}")
-        if self.size < 32 or self.size % 32:
-            raise ValueError(f"size must be a multiple of 32, got {self.size}")
-        if not self.std > 0:
-            raise ValueError(f"std must be > 0, got {self.std}")
-        motion_clips(
-            1,
-            1.0,
-            clip_frames=self.clip_frames,
-            min_clips=self.min_clips,
-            max_clips=self.max_clips,
-            mode=self.mode,
-        )
-
-    def clips(self, num_frames: int, fps: float | None) -> list[tuple[int, ...]]:
-        """The decoded-frame indices of each clip for a video of ``num_frames`` at ``fps``."""
-        return motion_clips(
-            num_frames,
-            fps,
-            clip_frames=self.clip_frames,
-            min_clips=self.min_clips,
-            max_clips=self.max_clips,
-            mode=self.mode,
-        )
 
 
 class MotionFeatureSink:
