@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from torch.utils.data import Dataset
 
 from ..io.durable import file_digest
-from ..preprocess import FLIPS, flip_image
-from ..seeding import stable_seed
+from ..preprocess import flip_image
+from .data import LabelledImages
 from .latent_cache import LatentCache, latent_key
 
 if TYPE_CHECKING:
@@ -48,8 +47,9 @@ class VideoItem:
     error: str = ""
 
 
-class LabelledVideos(Dataset):
-    """Video files with labels -> ``VideoItem`` (cached latents or frames, motion features)."""
+class LabelledVideos(LabelledImages):
+    """Video files with labels -> ``VideoItem`` (cached latents or frames, motion features);
+    the labels, flips and digest bookkeeping are ``LabelledImages``'."""
 
     def __init__(
         self,
@@ -65,35 +65,10 @@ class LabelledVideos(Dataset):
         flips: bool = False,
         seed: int = 0,
     ) -> None:
-        if len(paths) != len(labels):
-            raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
-        self.paths = [str(p) for p in paths]
-        self.labels = [float(v) for v in labels]
+        super().__init__(paths, labels, resolution, cache, settings, flips, seed)
         self.frames = frames
-        self.resolution = resolution
-        self.cache = cache
-        self.settings = settings
         self.motion = motion
-        self.short = short
-        self.flips = flips
-        self.seed = seed
-        self.epoch = 0
-        self.digests: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def flip_for(self, index: int) -> str:
-        """One of none/h/v/hv for the whole video, each with probability 1/4."""
-        if not self.flips:
-            return "none"
-        return FLIPS[(stable_seed(self.seed, self.epoch, index) >> 56) % 4]
-
-    def remember(self, items: Sequence[VideoItem]) -> None:
-        """Keep the file digests workers computed (see ``LabelledImages.remember``)."""
-        for item in items:
-            if item.digest is not None:
-                self.digests[item.index] = item.digest
+        self.short = short  # a video is flipped as a whole: one flip_for(index) per epoch
 
     def __getitem__(self, index: int) -> VideoItem:
         from ..io.features import FeatureFileError
